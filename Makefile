@@ -1,0 +1,55 @@
+# One entry point: build, install, test, demo.
+#
+#   make                 module (against Debian's installed headers), library, examples
+#   make check           native unit tests, then the VM suite
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# The target kernel is never the host's `uname -r`: the host cannot load
+# modules.  KVER picks one of the installed header trees (default: the
+# newest Debian stock one).
+
+KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -v xpmem-debug | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+KBUILD_OUT ?= $(CURDIR)/build/kernel-$(KVER)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+export PREFIX DESTDIR
+
+.PHONY: all kernel lib examples check unit-check vm-check install uninstall clean demo
+
+all: kernel lib examples
+
+kernel:
+	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR); apt-get install linux-headers-amd64" >&2; exit 1; }
+	$(MAKE) -C kernel KDIR=$(KDIR) KBUILD_OUT=$(KBUILD_OUT)
+
+lib:
+	$(MAKE) -C libxpmem
+
+examples: lib
+	$(MAKE) -C examples
+
+check: all
+	$(MAKE) -C tests check KVER=$(KVER)
+
+unit-check: lib
+	$(MAKE) -C tests unit-check
+
+vm-check: all
+	$(MAKE) -C tests vm-check KVER=$(KVER)
+
+demo: all
+	tests/vm/demo.sh
+
+install: lib
+	$(MAKE) -C libxpmem install
+
+uninstall:
+	$(MAKE) -C libxpmem uninstall
+
+clean:
+	$(MAKE) -C libxpmem clean
+	$(MAKE) -C examples clean
+	$(MAKE) -C tests clean
+	rm -rf build
