@@ -88,9 +88,9 @@ struct xpmem_cmd_detach {
 /*
  * Admin counters: /proc/xpmem/counters, one "name value" pair per line.
  * Gauges (must read 0 once every user of the device is gone):
- *   contexts segments permits attachments pages_mapped
+ *   contexts segments permits attachments attached_pages
  * Totals since load: makes gets attaches faults fault_pages pmd_maps
- *   invalidations invalidated_attachments
+ *   fault_retries invalidations zapped_attachments mkwrites nonblock_refused
  */
 #define XPMEM_PROC_COUNTERS	"/proc/xpmem/counters"
 
