@@ -98,11 +98,10 @@ stage check
 if [[ -n $XV_MODULE && -r /proc/xpmem/counters ]]; then
 	cp /proc/xpmem/counters "$L/node$I.counters"
 	while read -r name value _; do
-		case $name in
-		contexts | segments | permits | attachments | pages_mapped)
-			[[ $value == 0 ]] || failmsg "leaked gauge after the command: $name = $value"
-			;;
-		esac
+		for g in $XV_GAUGES; do
+			[[ $name == "$g" && $value != 0 ]] &&
+				failmsg "leaked gauge after the command: $name = $value"
+		done
 	done < /proc/xpmem/counters
 elif [[ -n $XV_MODULE ]]; then
 	log "no /proc/xpmem/counters, gauge check skipped"
