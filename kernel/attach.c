@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attachments: a segment range mapped into the attacher as a VM_PFNMAP
+ * vma of /dev/xpmem.  Each attachment owns a unique range of file offsets
+ * (vm_pgoff) in the device's address_space, so the notifier can zap an
+ * attacher's PTEs with unmap_mapping_range() without taking the attacher's
+ * mmap_lock.  The offset is chosen congruent to the owner's address modulo
+ * 2 MiB, and so is the attach address, so huge pages can map as PMDs.
+ */
+#include <linux/maple_tree.h>
+#include <linux/mman.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "xpmem_internal.h"
+
+#define XPMEM_PGOFF_MAX		((1UL << (BITS_PER_LONG - 1 - PAGE_SHIFT)) - 1)
+
+/* File offset (in pages) -> attachment; freed with RCU. */
+static struct maple_tree xpmem_pgoffs;
+
+static void xpmem_att_free(struct kref *kref)
+{
+	struct xpmem_att *att = container_of(kref, struct xpmem_att, kref);
+
+	xpmem_ap_put(att->ap);
+	kfree_rcu(att, rcu);
+}
+
+void xpmem_att_put(struct xpmem_att *att)
+{
+	kref_put(&att->kref, xpmem_att_free);
+}
+
+/* Takes the attachment off its segment; the last vma or a failed attach. */
+static void xpmem_att_unlink(struct xpmem_att *att)
+{
+	struct xpmem_seg *seg = att->seg;
+	bool was_mapped;
+
+	mutex_lock(&seg->lock);
+	was_mapped = att->state == XPMEM_ATT_MAPPED;
+	if (was_mapped)
+		interval_tree_remove(&att->it, &seg->atts);
+	list_del_init(&att->ap_link);
+	att->state = XPMEM_ATT_GONE;
+	mutex_unlock(&seg->lock);
+
+	mtree_erase(&xpmem_pgoffs, att->pgoff_alloc);
+	if (was_mapped) {
+		xpmem_count_dec(XPMEM_CNT_ATTACHMENTS);
+		xpmem_count_add(XPMEM_CNT_ATTACHED_PAGES, -(long)att->npages);
+	}
+}
+
+static void xpmem_vma_open(struct vm_area_struct *vma)
+{
+	struct xpmem_att *att = vma->vm_private_data;
+
+	/* mremap() copies the vma before closing the old one. */
+	kref_get(&att->kref);
+	atomic_inc(&att->vmas);
+}
+
+static void xpmem_vma_close(struct vm_area_struct *vma)
+{
+	struct xpmem_att *att = vma->vm_private_data;
+
+	if (atomic_dec_and_test(&att->vmas))
+		xpmem_att_unlink(att);
+	xpmem_att_put(att);
+}
+
+/* An attachment is one vma: partial munmap or mprotect is refused. */
+static int xpmem_vma_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+const struct vm_operations_struct xpmem_vm_ops = {
+	.open = xpmem_vma_open,
+	.close = xpmem_vma_close,
+	.may_split = xpmem_vma_may_split,
+	.fault = xpmem_fault,
+	.pfn_mkwrite = xpmem_pfn_mkwrite,
+};
+
+static struct xpmem_att *xpmem_att_by_pgoff(unsigned long pgoff)
+{
+	struct xpmem_att *att;
+
+	rcu_read_lock();
+	att = mtree_load(&xpmem_pgoffs, pgoff);
+	if (att && !kref_get_unless_zero(&att->kref))
+		att = NULL;
+	rcu_read_unlock();
+	return att;
+}
+
+/* Binds the vma that xpmem_ioctl_attach's vm_mmap() creates. */
+int xpmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct xpmem_ctx *ctx = file->private_data;
+	struct xpmem_att *att;
+	struct xpmem_seg *seg;
+	int ret = -EINVAL;
+
+	att = xpmem_att_by_pgoff(vma->vm_pgoff);
+	if (!att)
+		return -EINVAL;
+	if (att->ctx != ctx || att->pgoff != vma->vm_pgoff ||
+	    vma_pages(vma) != att->npages || !(vma->vm_flags & VM_SHARED))
+		goto err;
+	if (!att->writable && (vma->vm_flags & VM_WRITE)) {
+		ret = -EACCES;
+		goto err;
+	}
+
+	seg = att->seg;
+	mutex_lock(&seg->lock);
+	if (att->state != XPMEM_ATT_PENDING || att->dead) {
+		ret = att->dead ? -ENOENT : -EINVAL;
+		mutex_unlock(&seg->lock);
+		goto err;
+	}
+	att->state = XPMEM_ATT_MAPPED;
+	att->mapping = file->f_mapping;
+	att->it.start = att->offset;
+	att->it.last = xpmem_att_last(att);
+	interval_tree_insert(&att->it, &seg->atts);
+	mutex_unlock(&seg->lock);
+
+	xpmem_vma_set_flags(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+			    VM_DONTDUMP | VM_DONTCOPY,
+			    att->writable ? 0 : VM_MAYWRITE);
+	vma->vm_ops = &xpmem_vm_ops;
+	vma->vm_private_data = att;	/* keeps the lookup reference */
+	atomic_set(&att->vmas, 1);
+	xpmem_count_inc(XPMEM_CNT_ATTACHMENTS);
+	xpmem_count_add(XPMEM_CNT_ATTACHED_PAGES, att->npages);
+	return 0;
+
+err:
+	xpmem_att_put(att);
+	return ret;
+}
+
+/* Picks an address congruent to the owner's modulo PMD_SIZE. */
+unsigned long xpmem_get_unmapped_area(struct file *file, unsigned long addr,
+				      unsigned long len, unsigned long pgoff,
+				      unsigned long flags)
+{
+	unsigned long want, base;
+
+	if ((flags & MAP_FIXED) || len < PMD_SIZE)
+		return xpmem_mm_get_unmapped_area(NULL, addr, len, 0, flags);
+	base = xpmem_mm_get_unmapped_area(NULL, 0, len + PMD_SIZE, 0, flags);
+	if (IS_ERR_VALUE(base))
+		return xpmem_mm_get_unmapped_area(NULL, addr, len, 0, flags);
+	want = (pgoff << PAGE_SHIFT) & (PMD_SIZE - 1);
+	return base + ((want - base) & (PMD_SIZE - 1));
+}
+
+int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
+		       void __user *arg)
+{
+	struct xpmem_cmd_attach cmd;
+	unsigned long start, end, len, addr, want;
+	struct xpmem_att *att;
+	struct xpmem_seg *seg;
+	struct xpmem_ap *ap;
+	int ret;
+
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	if (cmd.flags || cmd.reserved || !cmd.size ||
+	    offset_in_page(cmd.vaddr) || cmd.vaddr >= TASK_SIZE)
+		return -EINVAL;
+
+	ap = xpmem_ap_lookup(ctx, cmd.apid);
+	if (!ap)
+		return -ENOENT;
+	seg = ap->seg;
+	ret = -EINVAL;
+	if (cmd.offset >= seg->size || cmd.size > seg->size - cmd.offset)
+		goto err_ap;
+	start = cmd.offset & PAGE_MASK;
+	end = PAGE_ALIGN(cmd.offset + cmd.size);
+	len = end - start;
+
+	ret = -ENOMEM;
+	att = kzalloc(sizeof(*att), GFP_KERNEL);
+	if (!att)
+		goto err_ap;
+	kref_init(&att->kref);
+	INIT_LIST_HEAD(&att->ap_link);
+	att->ap = ap;		/* takes over the lookup reference */
+	att->seg = seg;
+	att->ctx = ctx;
+	att->offset = start;
+	att->npages = len >> PAGE_SHIFT;
+	att->writable = ap->flags == XPMEM_UAPI_RDWR;
+	att->state = XPMEM_ATT_PENDING;
+
+	/* Reserve npages plus slack to align the offset like the owner. */
+	ret = mtree_alloc_range(&xpmem_pgoffs, &att->pgoff_alloc, att,
+				att->npages + PTRS_PER_PMD, 0, XPMEM_PGOFF_MAX,
+				GFP_KERNEL);
+	if (ret)
+		goto err_att;
+	want = ((seg->vaddr + start) >> PAGE_SHIFT) & (PTRS_PER_PMD - 1);
+	att->pgoff = att->pgoff_alloc +
+		     ((want - att->pgoff_alloc) & (PTRS_PER_PMD - 1));
+
+	mutex_lock(&seg->lock);
+	if (ap->revoked || seg->state != XPMEM_SEG_LIVE) {
+		mutex_unlock(&seg->lock);
+		mtree_erase(&xpmem_pgoffs, att->pgoff_alloc);
+		ret = -ENOENT;
+		goto err_att;
+	}
+	list_add_tail(&att->ap_link, &ap->atts);
+	mutex_unlock(&seg->lock);
+
+	addr = vm_mmap(file, cmd.vaddr, len,
+		       PROT_READ | (att->writable ? PROT_WRITE : 0),
+		       MAP_SHARED | (cmd.vaddr ? MAP_FIXED : 0),
+		       att->pgoff << PAGE_SHIFT);
+	if (IS_ERR_VALUE(addr)) {
+		/* A failure after ->mmap() frees the vma without ->close(). */
+		bool bound = att->state == XPMEM_ATT_MAPPED;
+
+		ret = (int)addr;
+		xpmem_att_unlink(att);
+		if (bound)
+			xpmem_att_put(att);
+		goto err_att;
+	}
+	xpmem_att_put(att);	/* the vma holds its own reference */
+	xpmem_count_inc(XPMEM_CNT_ATTACHES);
+
+	cmd.vaddr = addr + offset_in_page(cmd.offset);
+	if (copy_to_user(arg, &cmd, sizeof(cmd))) {
+		vm_munmap(addr, len);
+		return -EFAULT;
+	}
+	return 0;
+
+err_att:
+	xpmem_att_put(att);	/* drops the permit reference too */
+	return ret;
+err_ap:
+	xpmem_ap_put(ap);
+	return ret;
+}
+
+int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
+{
+	struct xpmem_cmd_detach cmd;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long start = 0, len = 0;
+
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	if (cmd.vaddr >= TASK_SIZE)
+		return -EINVAL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, cmd.vaddr);
+	if (vma && vma->vm_ops == &xpmem_vm_ops &&
+	    vma->vm_file->private_data == ctx) {
+		start = vma->vm_start;
+		len = vma->vm_end - vma->vm_start;
+	}
+	mmap_read_unlock(mm);
+	if (!len)
+		return -EINVAL;
+	return vm_munmap(start, len);
+}
+
+int xpmem_attach_init(void)
+{
+	mt_init_flags(&xpmem_pgoffs, MT_FLAGS_ALLOC_RANGE);
+	return 0;
+}
+
+void xpmem_attach_exit(void)
+{
+	WARN_ON(!mtree_empty(&xpmem_pgoffs));
+	mtree_destroy(&xpmem_pgoffs);
+}

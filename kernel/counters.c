@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Admin counters in /proc/xpmem/counters.  Gauges come first and must
+ * read zero once no process uses the device; the test suite checks that.
+ */
+#include <linux/atomic.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+
+#include "xpmem_internal.h"
+
+static atomic_long_t xpmem_counters[XPMEM_NR_COUNTERS];
+
+static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
+	[XPMEM_CNT_CONTEXTS] = "contexts",
+	[XPMEM_CNT_SEGMENTS] = "segments",
+	[XPMEM_CNT_PERMITS] = "permits",
+	[XPMEM_CNT_ATTACHMENTS] = "attachments",
+	[XPMEM_CNT_ATTACHED_PAGES] = "attached_pages",
+	[XPMEM_CNT_MAKES] = "makes",
+	[XPMEM_CNT_GETS] = "gets",
+	[XPMEM_CNT_ATTACHES] = "attaches",
+	[XPMEM_CNT_FAULTS] = "faults",
+	[XPMEM_CNT_FAULT_PAGES] = "fault_pages",
+	[XPMEM_CNT_PMD_MAPS] = "pmd_maps",
+	[XPMEM_CNT_FAULT_RETRIES] = "fault_retries",
+	[XPMEM_CNT_INVALIDATIONS] = "invalidations",
+	[XPMEM_CNT_ZAPPED_ATTACHMENTS] = "zapped_attachments",
+	[XPMEM_CNT_MKWRITES] = "mkwrites",
+	[XPMEM_CNT_NONBLOCK_REFUSED] = "nonblock_refused",
+};
+
+static struct proc_dir_entry *xpmem_proc_dir;
+
+void xpmem_count_add(enum xpmem_counter c, long v)
+{
+	atomic_long_add(v, &xpmem_counters[c]);
+}
+
+static int xpmem_counters_show(struct seq_file *m, void *v)
+{
+	int i;
+
+	for (i = 0; i < XPMEM_NR_COUNTERS; i++)
+		seq_printf(m, "%s %ld\n", xpmem_counter_names[i],
+			   atomic_long_read(&xpmem_counters[i]));
+	return 0;
+}
+
+int xpmem_counters_init(void)
+{
+	xpmem_proc_dir = proc_mkdir("xpmem", NULL);
+	if (!xpmem_proc_dir)
+		return -ENOMEM;
+	if (!proc_create_single("counters", 0444, xpmem_proc_dir,
+				xpmem_counters_show)) {
+		proc_remove(xpmem_proc_dir);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void xpmem_counters_exit(void)
+{
+	proc_remove(xpmem_proc_dir);
+}

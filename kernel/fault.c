@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fault path of an attachment.  Pages are resolved in the owner's mm
+ * with hmm_range_fault() under the segment notifier's sequence count and
+ * mapped without taking a reference (VM_PFNMAP), so nothing is pinned: the
+ * notifier zaps the PTEs before the owner's page can go away.
+ *
+ * A fault maps a batch of pages around the faulting address (prefault),
+ * or one PMD when the owner maps a transparent huge page there and the
+ * attachment is congruent with it.
+ */
+#include <linux/hmm.h>
+#include <linux/huge_mm.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pfn_t.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+
+#include "xpmem_internal.h"
+
+#define XPMEM_FAULT_BATCH_MAX	32
+
+static unsigned int fault_batch = 16;
+module_param(fault_batch, uint, 0644);
+MODULE_PARM_DESC(fault_batch, "pages mapped per fault (1-32, default 16)");
+
+struct xpmem_fault {
+	struct vm_fault *vmf;
+	struct xpmem_att *att;
+	struct xpmem_seg *seg;
+	unsigned long start, end;	/* attacher addresses of the batch */
+	unsigned long delta;		/* owner address - attacher address */
+	unsigned int idx;		/* the faulting page in the batch */
+	unsigned long pfns[XPMEM_FAULT_BATCH_MAX];
+};
+
+/*
+ * Takes the owner's mmap_lock without nesting it under the attacher's
+ * (two processes attaching each other would deadlock): try, and if that
+ * fails, drop the attacher's lock, wait for the owner's and retry.
+ */
+static vm_fault_t xpmem_lock_owner(struct vm_fault *vmf, struct mm_struct *mm)
+{
+	if (mm == vmf->vma->vm_mm || mmap_read_trylock(mm))
+		return 0;
+	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY))
+		return VM_FAULT_SIGBUS;
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return VM_FAULT_RETRY;
+	mmap_read_unlock(vmf->vma->vm_mm);
+	if (!mmap_read_lock_killable(mm))
+		mmap_read_unlock(mm);
+	xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
+	return VM_FAULT_RETRY;
+}
+
+static void xpmem_unlock_owner(struct vm_fault *vmf, struct mm_struct *mm)
+{
+	if (mm != vmf->vma->vm_mm)
+		mmap_read_unlock(mm);
+}
+
+/* Chooses the batch: within the vma, the owner's vma and one PMD. */
+static int xpmem_fault_window(struct xpmem_fault *f, struct mm_struct *owner)
+{
+	struct vm_area_struct *vma = f->vmf->vma;
+	unsigned long addr = f->vmf->address & PAGE_MASK;
+	unsigned long batch = clamp(READ_ONCE(fault_batch), 1U,
+				    (unsigned int)XPMEM_FAULT_BATCH_MAX);
+	struct vm_area_struct *ovma;
+
+	f->delta = f->seg->vaddr + f->att->offset - vma->vm_start;
+	ovma = vma_lookup(owner, addr + f->delta);
+	if (!ovma || (ovma->vm_flags & (VM_IO | VM_PFNMAP)))
+		return -EFAULT;
+
+	f->start = addr - ((addr >> PAGE_SHIFT) % batch) * PAGE_SIZE;
+	f->end = f->start + batch * PAGE_SIZE;
+	f->start = max3(f->start, vma->vm_start, addr & PMD_MASK);
+	f->start = max(f->start, ovma->vm_start - f->delta);
+	f->end = min3(f->end, vma->vm_end, (addr & PMD_MASK) + PMD_SIZE);
+	f->end = min(f->end, ovma->vm_end - f->delta);
+	f->idx = (addr - f->start) >> PAGE_SHIFT;
+	return 0;
+}
+
+static int xpmem_resolve(struct xpmem_fault *f, struct mm_struct *owner,
+			 unsigned long *seq)
+{
+	bool write = f->vmf->flags & FAULT_FLAG_WRITE;
+	struct hmm_range range = {
+		.notifier = &f->seg->notifier,
+		.start = f->start + f->delta,
+		.end = f->end + f->delta,
+		.hmm_pfns = f->pfns,
+		.default_flags = HMM_PFN_REQ_FAULT,
+		.pfn_flags_mask = HMM_PFN_REQ_WRITE,
+	};
+	int ret;
+
+	do {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		memset(f->pfns, 0, sizeof(f->pfns));
+		/* Only the faulting page is written; others map as they are. */
+		if (write)
+			f->pfns[f->idx] = HMM_PFN_REQ_WRITE;
+		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		ret = hmm_range_fault(&range);
+	} while (ret == -EBUSY);
+	*seq = range.notifier_seq;
+	return ret;
+}
+
+
+/* apply_to_page_range() callback: only the page-table allocation matters. */
+static int xpmem_prealloc_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/* The owner maps a THP here and we may map it as one PMD. */
+static bool xpmem_can_map_pmd(struct xpmem_fault *f)
+{
+	struct vm_area_struct *vma = f->vmf->vma;
+	unsigned long haddr = f->vmf->address & PMD_MASK;
+	unsigned long pfn = page_to_pfn(hmm_pfn_to_page(f->pfns[f->idx]));
+
+	return hmm_pfn_to_map_order(f->pfns[f->idx]) == PMD_SHIFT - PAGE_SHIFT &&
+	       haddr >= vma->vm_start && haddr + PMD_SIZE <= vma->vm_end &&
+	       !((haddr + f->delta) & ~PMD_MASK) &&
+	       !((pfn - ((f->vmf->address - haddr) >> PAGE_SHIFT)) &
+		 (PTRS_PER_PMD - 1)) &&
+	       pmd_none(READ_ONCE(*f->vmf->pmd));
+}
+
+/* Installs the resolved pages; called under seg->lock. */
+static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
+{
+	struct vm_area_struct *vma = f->vmf->vma;
+	pgprot_t prot_rw = vm_get_page_prot(vma->vm_flags);
+	pgprot_t prot_ro = vma->vm_page_prot;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	unsigned long i, n = (f->end - f->start) >> PAGE_SHIFT;
+
+	lockdep_assert_held(&f->seg->lock);
+	if (huge) {
+		unsigned long pfn = page_to_pfn(hmm_pfn_to_page(f->pfns[f->idx])) -
+			(((f->vmf->address & ~PMD_MASK)) >> PAGE_SHIFT);
+		bool rw = f->att->writable && (f->pfns[f->idx] & HMM_PFN_WRITE);
+
+		xpmem_count_inc(XPMEM_CNT_PMD_MAPS);
+		return vmf_insert_pfn_pmd_prot(f->vmf, pfn_to_pfn_t(pfn),
+					       rw ? prot_rw : prot_ro, rw);
+	}
+
+	for (i = 0; i < n; i++) {
+		unsigned long hpfn = f->pfns[i];
+		bool rw = f->att->writable && (hpfn & HMM_PFN_WRITE);
+		vm_fault_t r;
+
+		if (!(hpfn & HMM_PFN_VALID))
+			continue;
+		r = vmf_insert_pfn_prot(vma, f->start + i * PAGE_SIZE,
+					page_to_pfn(hmm_pfn_to_page(hpfn)),
+					rw ? prot_rw : prot_ro);
+		if (i == f->idx)
+			ret = r;
+	}
+	xpmem_count_add(XPMEM_CNT_FAULT_PAGES, n);
+	return ret;
+}
+
+vm_fault_t xpmem_fault(struct vm_fault *vmf)
+{
+	struct xpmem_fault f = { .vmf = vmf, .att = vmf->vma->vm_private_data };
+	struct mm_struct *owner;
+	unsigned long seq;
+	vm_fault_t ret;
+	bool huge;
+	int err;
+
+	f.seg = f.att->seg;
+	owner = f.seg->mm;
+	if (READ_ONCE(f.att->dead) || !mmget_not_zero(owner))
+		return VM_FAULT_SIGBUS;
+	xpmem_count_inc(XPMEM_CNT_FAULTS);
+
+	for (;;) {
+		ret = xpmem_lock_owner(vmf, owner);
+		if (ret)
+			break;
+		err = xpmem_fault_window(&f, owner);
+		if (!err)
+			err = xpmem_resolve(&f, owner, &seq);
+		xpmem_unlock_owner(vmf, owner);
+		if (err) {
+			ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+			break;
+		}
+
+		huge = xpmem_can_map_pmd(&f);
+		/* No allocation under seg->lock: the notifier takes it. */
+		if (!huge && pmd_none(READ_ONCE(*vmf->pmd)) &&
+		    apply_to_page_range(vmf->vma->vm_mm, f.start,
+					f.end - f.start, xpmem_prealloc_pte,
+					NULL)) {
+			ret = VM_FAULT_OOM;
+			break;
+		}
+
+		mutex_lock(&f.seg->lock);
+		if (READ_ONCE(f.att->dead)) {
+			ret = VM_FAULT_SIGBUS;
+		} else if (mmu_interval_read_retry(&f.seg->notifier, seq)) {
+			mutex_unlock(&f.seg->lock);
+			xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
+			continue;
+		} else {
+			ret = xpmem_map_locked(&f, huge);
+		}
+		mutex_unlock(&f.seg->lock);
+		break;
+	}
+	mmput_async(owner);
+	return ret;
+}
+
+/*
+ * A write to a page mapped read-only (it was read first, or the owner's
+ * PTE was not writable then): drop the PTE so that the write faults again
+ * and resolves the page for writing in the owner (breaking COW there).
+ */
+vm_fault_t xpmem_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct xpmem_att *att = vmf->vma->vm_private_data;
+
+	if (!att->writable || READ_ONCE(att->dead))
+		return VM_FAULT_SIGBUS;
+	zap_vma_ptes(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
+	xpmem_count_inc(XPMEM_CNT_MKWRITES);
+	return VM_FAULT_NOPAGE;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Segments: ranges of an owner's address space exported by xpmem_make.
+ *
+ * A segment id is positive, names the owner node and carries random bits
+ * that every lookup checks, so ids cannot be guessed from a pid or a
+ * counter.  The slot bits index a node-wide table.
+ */
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "xpmem_internal.h"
+
+#define XPMEM_SLOT_MASK		((1U << XPMEM_SEGID_SLOT_BITS) - 1)
+#define XPMEM_RAND_MASK		((1U << XPMEM_SEGID_RAND_BITS) - 1)
+
+static DEFINE_XARRAY_ALLOC1(xpmem_segs);
+
+/* Node id placed in segment ids; set by the cluster control interface. */
+static u16 xpmem_local_node;
+
+static s64 xpmem_make_segid(u32 slot)
+{
+	u64 rnd = (get_random_u32() & XPMEM_RAND_MASK) | 1;
+
+	return (s64)(((u64)xpmem_local_node << XPMEM_SEGID_NODE_SHIFT) |
+		     (rnd << XPMEM_SEGID_RAND_SHIFT) | slot);
+}
+
+struct xpmem_seg *xpmem_seg_lookup(s64 segid)
+{
+	struct xpmem_seg *seg;
+
+	if (segid <= 0 ||
+	    (segid >> XPMEM_SEGID_NODE_SHIFT) != xpmem_local_node)
+		return NULL;
+
+	rcu_read_lock();
+	seg = xa_load(&xpmem_segs, segid & XPMEM_SLOT_MASK);
+	if (seg && (READ_ONCE(seg->segid) != segid ||
+		    !kref_get_unless_zero(&seg->kref)))
+		seg = NULL;
+	rcu_read_unlock();
+	return seg;
+}
+
+static void xpmem_seg_free(struct kref *kref)
+{
+	struct xpmem_seg *seg = container_of(kref, struct xpmem_seg, kref);
+
+	WARN_ON(!list_empty(&seg->aps));
+	WARN_ON(!RB_EMPTY_ROOT(&seg->atts.rb_root));
+	mmdrop(seg->mm);
+	kfree_rcu(seg, rcu);
+	xpmem_count_dec(XPMEM_CNT_SEGMENTS);
+}
+
+void xpmem_seg_put(struct xpmem_seg *seg)
+{
+	kref_put(&seg->kref, xpmem_seg_free);
+}
+
+int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
+{
+	struct xpmem_cmd_make cmd;
+	struct xpmem_seg *seg;
+	unsigned long vaddr, size;
+	u32 slot;
+	int ret;
+
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	if (cmd.permit_type != XPMEM_UAPI_PERMIT_MODE ||
+	    cmd.permit_mode & ~0777U)
+		return -EINVAL;
+
+	vaddr = cmd.vaddr;
+	if (cmd.vaddr != vaddr || offset_in_page(vaddr) || vaddr >= TASK_SIZE)
+		return -EINVAL;
+	/* XPMEM_MAXADDR_SIZE: everything from vaddr to the top (Open MPI) */
+	size = cmd.size == U64_MAX ? TASK_SIZE - vaddr : cmd.size;
+	if (cmd.size != U64_MAX && cmd.size != size)
+		return -EINVAL;
+	if (!size || offset_in_page(size) || size > TASK_SIZE - vaddr)
+		return -EINVAL;
+
+	seg = kzalloc(sizeof(*seg), GFP_KERNEL);
+	if (!seg)
+		return -ENOMEM;
+	kref_init(&seg->kref);
+	mutex_init(&seg->lock);
+	INIT_LIST_HEAD(&seg->aps);
+	INIT_LIST_HEAD(&seg->ctx_link);
+	seg->atts = RB_ROOT_CACHED;
+	seg->owner = ctx;
+	seg->vaddr = vaddr;
+	seg->size = size;
+	seg->mode = cmd.permit_mode;
+	seg->uid = current_euid();
+	seg->gid = current_egid();
+	seg->state = XPMEM_SEG_LIVE;
+	mmgrab(ctx->mm);
+	seg->mm = ctx->mm;
+	xpmem_count_inc(XPMEM_CNT_SEGMENTS);
+
+	ret = mmu_interval_notifier_insert(&seg->notifier, ctx->mm, vaddr,
+					   size, &xpmem_seg_notifier_ops);
+	if (ret)
+		goto err_put;
+
+	/* Reserve the slot first so that no lookup sees a half-made id. */
+	ret = xa_alloc(&xpmem_segs, &slot, NULL,
+		       XA_LIMIT(1, XPMEM_SLOT_MASK), GFP_KERNEL);
+	if (ret)
+		goto err_notifier;
+	seg->slot = slot;
+	seg->segid = xpmem_make_segid(slot);
+	xa_store(&xpmem_segs, slot, seg, GFP_KERNEL);
+
+	mutex_lock(&ctx->lock);
+	list_add_tail(&seg->ctx_link, &ctx->segs);
+	mutex_unlock(&ctx->lock);
+	xpmem_count_inc(XPMEM_CNT_MAKES);
+
+	cmd.segid = seg->segid;
+	if (copy_to_user(arg, &cmd, sizeof(cmd))) {
+		mutex_lock(&ctx->lock);
+		list_del_init(&seg->ctx_link);
+		mutex_unlock(&ctx->lock);
+		xpmem_seg_destroy(seg);
+		return -EFAULT;
+	}
+	return 0;
+
+err_notifier:
+	mmu_interval_notifier_remove(&seg->notifier);
+err_put:
+	xpmem_seg_put(seg);
+	return ret;
+}
+
+/*
+ * Ends a segment: no new lookups, every permit and attachment revoked and
+ * every attacher's PTE gone before this returns.  Called exactly once,
+ * by whoever took the segment off its context's list.
+ */
+void xpmem_seg_destroy(struct xpmem_seg *seg)
+{
+	struct xpmem_ap *ap;
+
+	might_sleep();
+	xa_erase(&xpmem_segs, seg->slot);
+
+	mutex_lock(&seg->lock);
+	seg->state = XPMEM_SEG_REMOVED;
+	list_for_each_entry(ap, &seg->aps, seg_link)
+		xpmem_ap_revoke_locked(ap);
+	xpmem_seg_zap_locked(seg, 0, seg->size - 1, NULL);
+	mutex_unlock(&seg->lock);
+
+	/* Waits for a running invalidation; so never under seg->lock. */
+	mmu_interval_notifier_remove(&seg->notifier);
+	xpmem_seg_put(seg);
+}
+
+int xpmem_ioctl_remove(struct xpmem_ctx *ctx, void __user *arg)
+{
+	struct xpmem_cmd_remove cmd;
+	struct xpmem_seg *seg;
+	bool mine = false;
+
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	seg = xpmem_seg_lookup(cmd.segid);
+	if (!seg)
+		return -ENOENT;
+	if (seg->owner != ctx) {
+		xpmem_seg_put(seg);
+		return -EPERM;
+	}
+
+	mutex_lock(&ctx->lock);
+	if (!list_empty(&seg->ctx_link)) {
+		list_del_init(&seg->ctx_link);
+		mine = true;
+	}
+	mutex_unlock(&ctx->lock);
+	if (mine)
+		xpmem_seg_destroy(seg);
+	xpmem_seg_put(seg);
+	return mine ? 0 : -ENOENT;
+}
+
+void xpmem_segments_exit(void)
+{
+	WARN_ON(!xa_empty(&xpmem_segs));
+	xa_destroy(&xpmem_segs);
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal objects of xpmem.ko and the prototypes shared between its files.
+ *
+ * Object graph and references:
+ *
+ *   ctx (one per open of /dev/xpmem, bound to the opener's mm)
+ *    +- owns segments it made (ctx->segs) and permits it got (ctx->aps)
+ *   seg (an exported range of the owner's address space)
+ *    +- mmu_interval_notifier on the owner's mm over [vaddr, vaddr + size)
+ *    +- interval tree of attachments, keyed by segment offset (seg->lock)
+ *   ap  (access permit: the result of xpmem_get, held by the getter's ctx)
+ *    +- holds a reference on its seg
+ *   att (attachment: one VM_PFNMAP vma in the attacher's mm)
+ *    +- holds a reference on its ap; the vma holds a reference on the att
+ *
+ * Lock order: mm->mmap_lock -> seg->lock.  seg->lock is also taken by the
+ * MMU notifier of the owner's mm, so nothing under it may allocate memory
+ * (reclaim would recurse into the notifier) or take an mmap_lock.
+ */
+#ifndef XPMEM_INTERNAL_H
+#define XPMEM_INTERNAL_H
+
+#include <linux/interval_tree.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/uidgid.h>
+#include <linux/xarray.h>
+
+#include "xpmem_uapi.h"
+#include "compat.h"
+
+/* Per-open state, tied to the mm of the process that opened the device. */
+struct xpmem_ctx {
+	struct kref kref;
+	struct mm_struct *mm;		/* mmgrab()ed */
+	struct mutex lock;		/* protects segs */
+	struct list_head segs;		/* segments made through this ctx */
+	struct xarray aps;		/* permit slot -> struct xpmem_ap */
+};
+
+enum xpmem_seg_state {
+	XPMEM_SEG_LIVE,
+	XPMEM_SEG_REMOVED,		/* xpmem_remove or owner fd closed */
+};
+
+struct xpmem_seg {
+	struct kref kref;
+	s64 segid;
+	u32 slot;
+	struct xpmem_ctx *owner;	/* not referenced: ctx outlives it */
+	struct mm_struct *mm;		/* owner's mm, mmgrab()ed */
+	unsigned long vaddr;
+	unsigned long size;
+	umode_t mode;
+	kuid_t uid;
+	kgid_t gid;
+	struct mmu_interval_notifier notifier;
+	struct mutex lock;		/* PTE installs vs invalidation; atts */
+	enum xpmem_seg_state state;
+	struct rb_root_cached atts;	/* attachments by segment offset */
+	struct list_head aps;		/* permits, under lock */
+	struct list_head ctx_link;	/* in owner->segs, under owner->lock */
+	struct rcu_head rcu;
+};
+
+struct xpmem_ap {
+	struct kref kref;
+	s64 apid;
+	u32 slot;
+	u32 flags;			/* XPMEM_UAPI_RDONLY / _RDWR */
+	struct xpmem_seg *seg;		/* referenced */
+	struct xpmem_ctx *ctx;		/* getter; not referenced */
+	bool revoked;			/* under seg->lock */
+	struct list_head seg_link;	/* in seg->aps, under seg->lock */
+	struct list_head atts;		/* under seg->lock */
+	struct rcu_head rcu;
+};
+
+enum xpmem_att_state {
+	XPMEM_ATT_PENDING,		/* made by ATTACH, vma not yet created */
+	XPMEM_ATT_MAPPED,		/* bound to its vma */
+	XPMEM_ATT_GONE,			/* vma closed */
+};
+
+struct xpmem_att {
+	struct kref kref;
+	struct xpmem_ap *ap;		/* referenced */
+	struct xpmem_seg *seg;		/* == ap->seg */
+	struct xpmem_ctx *ctx;		/* attacher */
+	unsigned long offset;		/* page-aligned segment offset */
+	unsigned long npages;
+	unsigned long pgoff_alloc;	/* start of the reserved pgoff range */
+	unsigned long pgoff;		/* vma->vm_pgoff of the mapping */
+	struct address_space *mapping;	/* of the vma's file, to zap PTEs */
+	atomic_t vmas;			/* vmas mapping it (mremap: 2) */
+	bool writable;
+	bool dead;			/* revoked: faults get SIGBUS */
+	enum xpmem_att_state state;	/* under seg->lock */
+	struct interval_tree_node it;	/* in seg->atts, under seg->lock */
+	struct list_head ap_link;	/* in ap->atts, under seg->lock */
+	struct rcu_head rcu;
+};
+
+/* counters.c */
+enum xpmem_counter {
+	XPMEM_CNT_CONTEXTS,
+	XPMEM_CNT_SEGMENTS,
+	XPMEM_CNT_PERMITS,
+	XPMEM_CNT_ATTACHMENTS,
+	XPMEM_CNT_ATTACHED_PAGES,
+	XPMEM_NR_GAUGES,
+	XPMEM_CNT_MAKES = XPMEM_NR_GAUGES,
+	XPMEM_CNT_GETS,
+	XPMEM_CNT_ATTACHES,
+	XPMEM_CNT_FAULTS,
+	XPMEM_CNT_FAULT_PAGES,
+	XPMEM_CNT_PMD_MAPS,
+	XPMEM_CNT_FAULT_RETRIES,
+	XPMEM_CNT_INVALIDATIONS,
+	XPMEM_CNT_ZAPPED_ATTACHMENTS,
+	XPMEM_CNT_MKWRITES,
+	XPMEM_CNT_NONBLOCK_REFUSED,
+	XPMEM_NR_COUNTERS,
+};
+
+void xpmem_count_add(enum xpmem_counter c, long v);
+static inline void xpmem_count_inc(enum xpmem_counter c)
+{
+	xpmem_count_add(c, 1);
+}
+
+static inline void xpmem_count_dec(enum xpmem_counter c)
+{
+	xpmem_count_add(c, -1);
+}
+
+int xpmem_counters_init(void);
+void xpmem_counters_exit(void);
+
+/* context.c */
+struct xpmem_ctx *xpmem_ctx_create(void);
+void xpmem_ctx_get(struct xpmem_ctx *ctx);
+void xpmem_ctx_put(struct xpmem_ctx *ctx);
+void xpmem_ctx_shutdown(struct xpmem_ctx *ctx);
+
+/* segment.c */
+int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg);
+int xpmem_ioctl_remove(struct xpmem_ctx *ctx, void __user *arg);
+struct xpmem_seg *xpmem_seg_lookup(s64 segid);
+void xpmem_seg_put(struct xpmem_seg *seg);
+void xpmem_seg_destroy(struct xpmem_seg *seg);
+void xpmem_segments_exit(void);
+
+/* permit.c */
+int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg);
+int xpmem_ioctl_release(struct xpmem_ctx *ctx, void __user *arg);
+struct xpmem_ap *xpmem_ap_lookup(struct xpmem_ctx *ctx, s64 apid);
+void xpmem_ap_get(struct xpmem_ap *ap);
+void xpmem_ap_put(struct xpmem_ap *ap);
+void xpmem_ap_revoke_locked(struct xpmem_ap *ap);
+void xpmem_ctx_release_aps(struct xpmem_ctx *ctx);
+
+/* attach.c */
+extern const struct vm_operations_struct xpmem_vm_ops;
+int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
+		       void __user *arg);
+int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg);
+int xpmem_mmap(struct file *file, struct vm_area_struct *vma);
+unsigned long xpmem_get_unmapped_area(struct file *file, unsigned long addr,
+				      unsigned long len, unsigned long pgoff,
+				      unsigned long flags);
+void xpmem_att_put(struct xpmem_att *att);
+int xpmem_attach_init(void);
+void xpmem_attach_exit(void);
+
+/* fault.c */
+vm_fault_t xpmem_fault(struct vm_fault *vmf);
+vm_fault_t xpmem_pfn_mkwrite(struct vm_fault *vmf);
+
+/* notifier.c */
+extern const struct mmu_interval_notifier_ops xpmem_seg_notifier_ops;
+void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
+			  unsigned long last, struct xpmem_att *only);
+int xpmem_notifier_init(void);
+void xpmem_notifier_exit(void);
+
+/* Segment offset range [offset, offset + npages pages) of an attachment. */
+static inline unsigned long xpmem_att_last(const struct xpmem_att *att)
+{
+	return att->offset + (att->npages << PAGE_SHIFT) - 1;
+}
+
+#endif /* XPMEM_INTERNAL_H */
