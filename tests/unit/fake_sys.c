@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,21 +10,27 @@
 
 struct fake_sys fake;
 
+/* Serialises the recording, for the tests that call from many threads. */
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int fake_open(const char *path, int flags)
 {
+	int fd, err;
+
 	atomic_fetch_add(&fake.opens, 1);
 	if (fake.open_delay_us)
 		usleep(fake.open_delay_us);
+	pthread_mutex_lock(&fake_lock);
 	snprintf(fake.open_path, sizeof(fake.open_path), "%s", path);
 	fake.open_flags = flags;
-	if (fake.open_errno) {
-		errno = fake.open_errno;
-		return -1;
-	}
-	return fake.next_fd++;
+	fd = fake.open_errno ? -1 : fake.next_fd++;
+	err = fake.open_errno;
+	pthread_mutex_unlock(&fake_lock);
+	errno = err;
+	return fd;
 }
 
-static int fake_ioctl(int fd, unsigned long request, void *arg)
+static int fake_ioctl_locked(int fd, unsigned long request, void *arg)
 {
 	size_t size = _IOC_SIZE(request);
 
@@ -59,10 +66,24 @@ static int fake_ioctl(int fd, unsigned long request, void *arg)
 	return 0;
 }
 
+static int fake_ioctl(int fd, unsigned long request, void *arg)
+{
+	int rc, err;
+
+	pthread_mutex_lock(&fake_lock);
+	rc = fake_ioctl_locked(fd, request, arg);
+	err = errno;
+	pthread_mutex_unlock(&fake_lock);
+	errno = err;
+	return rc;
+}
+
 static int fake_close(int fd)
 {
 	atomic_fetch_add(&fake.closes, 1);
+	pthread_mutex_lock(&fake_lock);
 	fake.last_close_fd = fd;
+	pthread_mutex_unlock(&fake_lock);
 	return 0;
 }
 
