@@ -7,7 +7,6 @@
  * mmap_lock.  The offset is chosen congruent to the owner's address modulo
  * 2 MiB, and so is the attach address, so huge pages can map as PMDs.
  */
-#include <linux/maple_tree.h>
 #include <linux/mman.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -16,8 +15,53 @@
 
 #define XPMEM_PGOFF_MAX		((1UL << (BITS_PER_LONG - 1 - PAGE_SHIFT)) - 1)
 
-/* File offset (in pages) -> attachment; freed with RCU. */
-static struct maple_tree xpmem_pgoffs;
+/*
+ * Reserved file-offset ranges (in pages) -> attachment.  First fit from a
+ * moving cursor; attach and close are not hot enough to need better.
+ */
+static DEFINE_MUTEX(xpmem_pgoff_lock);
+static struct rb_root_cached xpmem_pgoffs = RB_ROOT_CACHED;
+static unsigned long xpmem_pgoff_cursor;
+
+static int xpmem_pgoff_reserve(struct xpmem_att *att, unsigned long n)
+{
+	unsigned long start;
+	struct interval_tree_node *busy;
+	bool wrapped = false;
+	int ret = -ENOSPC;
+
+	mutex_lock(&xpmem_pgoff_lock);
+	start = xpmem_pgoff_cursor;
+	for (;;) {
+		if (start > XPMEM_PGOFF_MAX - n) {
+			if (wrapped)
+				goto out;
+			wrapped = true;
+			start = 0;
+		}
+		busy = interval_tree_iter_first(&xpmem_pgoffs, start,
+						start + n - 1);
+		if (!busy)
+			break;
+		start = busy->last + 1;
+	}
+	att->pgoff_it.start = start;
+	att->pgoff_it.last = start + n - 1;
+	interval_tree_insert(&att->pgoff_it, &xpmem_pgoffs);
+	xpmem_pgoff_cursor = start + n;
+	att->pgoff_alloc = start;
+	ret = 0;
+out:
+	mutex_unlock(&xpmem_pgoff_lock);
+	return ret;
+}
+
+static void xpmem_pgoff_unreserve(struct xpmem_att *att)
+{
+	mutex_lock(&xpmem_pgoff_lock);
+	interval_tree_remove(&att->pgoff_it, &xpmem_pgoffs);
+	mutex_unlock(&xpmem_pgoff_lock);
+}
 
 static void xpmem_att_free(struct kref *kref)
 {
@@ -46,7 +90,7 @@ static void xpmem_att_unlink(struct xpmem_att *att)
 	att->state = XPMEM_ATT_GONE;
 	mutex_unlock(&seg->lock);
 
-	mtree_erase(&xpmem_pgoffs, att->pgoff_alloc);
+	xpmem_pgoff_unreserve(att);
 	if (was_mapped) {
 		xpmem_count_dec(XPMEM_CNT_ATTACHMENTS);
 		xpmem_count_add(XPMEM_CNT_ATTACHED_PAGES, -(long)att->npages);
@@ -87,13 +131,17 @@ const struct vm_operations_struct xpmem_vm_ops = {
 
 static struct xpmem_att *xpmem_att_by_pgoff(unsigned long pgoff)
 {
-	struct xpmem_att *att;
+	struct interval_tree_node *it;
+	struct xpmem_att *att = NULL;
 
-	rcu_read_lock();
-	att = mtree_load(&xpmem_pgoffs, pgoff);
-	if (att && !kref_get_unless_zero(&att->kref))
-		att = NULL;
-	rcu_read_unlock();
+	mutex_lock(&xpmem_pgoff_lock);
+	it = interval_tree_iter_first(&xpmem_pgoffs, pgoff, pgoff);
+	if (it) {
+		att = container_of(it, struct xpmem_att, pgoff_it);
+		if (!kref_get_unless_zero(&att->kref))
+			att = NULL;
+	}
+	mutex_unlock(&xpmem_pgoff_lock);
 	return att;
 }
 
@@ -203,9 +251,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	att->state = XPMEM_ATT_PENDING;
 
 	/* Reserve npages plus slack to align the offset like the owner. */
-	ret = mtree_alloc_range(&xpmem_pgoffs, &att->pgoff_alloc, att,
-				att->npages + PTRS_PER_PMD, 0, XPMEM_PGOFF_MAX,
-				GFP_KERNEL);
+	ret = xpmem_pgoff_reserve(att, att->npages + PTRS_PER_PMD);
 	if (ret)
 		goto err_att;
 	want = ((seg->vaddr + start) >> PAGE_SHIFT) & (PTRS_PER_PMD - 1);
@@ -215,7 +261,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	mutex_lock(&seg->lock);
 	if (ap->revoked || seg->state != XPMEM_SEG_LIVE) {
 		mutex_unlock(&seg->lock);
-		mtree_erase(&xpmem_pgoffs, att->pgoff_alloc);
+		xpmem_pgoff_unreserve(att);
 		ret = -ENOENT;
 		goto err_att;
 	}
@@ -281,12 +327,10 @@ int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 
 int xpmem_attach_init(void)
 {
-	mt_init_flags(&xpmem_pgoffs, MT_FLAGS_ALLOC_RANGE);
 	return 0;
 }
 
 void xpmem_attach_exit(void)
 {
-	WARN_ON(!mtree_empty(&xpmem_pgoffs));
-	mtree_destroy(&xpmem_pgoffs);
+	WARN_ON(!RB_EMPTY_ROOT(&xpmem_pgoffs.rb_root));
 }

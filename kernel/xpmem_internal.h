@@ -94,6 +94,7 @@ struct xpmem_att {
 	unsigned long offset;		/* page-aligned segment offset */
 	unsigned long npages;
 	unsigned long pgoff_alloc;	/* start of the reserved pgoff range */
+	struct interval_tree_node pgoff_it; /* the reservation */
 	unsigned long pgoff;		/* vma->vm_pgoff of the mapping */
 	struct address_space *mapping;	/* of the vma's file, to zap PTEs */
 	atomic_t vmas;			/* vmas mapping it (mremap: 2) */
