@@ -7,7 +7,6 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/user_namespace.h>
 
 #include "xpmem_internal.h"
 
@@ -16,25 +15,20 @@
 /*
  * Mode bits are checked like a file's: owner, group, other.  Ids are
  * compared as kernel ids (kuid_t/kgid_t), so a process inside a user
- * namespace is judged by the ids it really has.  CAP_FOWNER overrides,
- * but only in a namespace that maps the segment owner's ids.
+ * namespace is judged by the ids it really has.  There is no capability
+ * override: the mode is the owner's statement of who may map its memory
+ * and how (a 0400 segment is read-only even for root).
  */
 static int xpmem_check_mode(const struct xpmem_seg *seg, u32 flags)
 {
 	unsigned int want = flags == XPMEM_UAPI_RDWR ? 06 : 04;
 	unsigned int mode = seg->mode;
-	struct user_namespace *ns = current_user_ns();
 
 	if (uid_eq(current_euid(), seg->uid))
 		mode >>= 6;
 	else if (in_egroup_p(seg->gid))
 		mode >>= 3;
-	if ((mode & want) == want)
-		return 0;
-	if (ns_capable(ns, CAP_FOWNER) && kuid_has_mapping(ns, seg->uid) &&
-	    kgid_has_mapping(ns, seg->gid))
-		return 0;
-	return -EACCES;
+	return (mode & want) == want ? 0 : -EACCES;
 }
 
 static void xpmem_ap_free(struct kref *kref)
@@ -99,7 +93,7 @@ int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg)
 	if (copy_from_user(&cmd, arg, sizeof(cmd)))
 		return -EFAULT;
 	if ((cmd.flags != XPMEM_UAPI_RDONLY && cmd.flags != XPMEM_UAPI_RDWR) ||
-	    cmd.permit_type != XPMEM_UAPI_PERMIT_MODE)
+	    cmd.permit_type != XPMEM_UAPI_PERMIT_MODE || cmd.permit_value)
 		return -EINVAL;
 
 	seg = xpmem_seg_lookup(cmd.segid);
