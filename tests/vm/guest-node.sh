@@ -4,6 +4,7 @@
 # writable log share, already sourced) and xv_node=N on the kernel command line.
 # Results go to the log share: nodeN.{stage,log,out,rc,fail,dmesg,kmemleak,counters}.
 set -u
+{ # parsed in full before it runs: editing this file mid-run is safe
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LC_ALL=C
 L=/run/xpmem-log
@@ -40,6 +41,7 @@ stage setup
 for m in $XV_KMODS; do
 	# crc32_generic first: rdma link add fails with ENOENT without it.
 	# A module built into the kernel (debug kernel) is fine either way.
+	[[ -d /sys/module/$m ]] && continue
 	out=$(modprobe "$m" 2>&1) || log "modprobe $m: $out (built in?)"
 done
 mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config 2>/dev/null \
@@ -85,7 +87,7 @@ done
 stage run
 export XPMEM_NODE_INDEX=$I XPMEM_NODES=$N XPMEM_NODE_ADDRS=$XV_NODE_ADDRS
 export XPMEM_LOGDIR=$L/node$I
-log "run: ${XV_CMD[*]}"
+log "run: $(head -c 200 <<< "${XV_CMD[*]}" | tr '\n' ' ')"
 cd "$XV_REPO" || fatal "cannot cd to $XV_REPO"
 "${XV_CMD[@]}" < /dev/null > "$L/node$I.out" 2>&1
 rc=$?
@@ -123,3 +125,5 @@ if [[ -w $KMEMLEAK ]]; then
 	fi
 fi
 finish
+exit 0
+}
