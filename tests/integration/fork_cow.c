@@ -55,11 +55,12 @@ static void peer_b(int fd, void *arg)
 
 int main(void)
 {
-	it_init("fork_cow");
-	struct it_peer b = it_spawn(peer_b, NULL), c;
+	struct it_peer b, c;
 	xpmem_segid_t segid;
 
+	it_init("fork_cow");
 	len = NPAGES * it_page;
+	b = it_spawn(peer_b, NULL);
 	buf = it_map(len);
 	it_fill(buf, len, OLD);
 	segid = it_make(buf, len, 0600);

@@ -85,6 +85,30 @@ IT_API void it_fail_at(const char *file, int line, const char *fmt, ...)
 	}								\
 } while (0)
 
+/*
+ * EXPECT_ERRNO: like CHECK_ERRNO but records the failure and goes on, so
+ * that one wrong errno does not hide the next; end main() with
+ * `return it_result();'.
+ */
+static int it_soft_failures __attribute__((unused));
+
+#define EXPECT_ERRNO(expr, err, what) do {				\
+	errno = 0;							\
+	long long it_r_ = (long long)(intptr_t)(expr);			\
+	int it_e_ = errno;						\
+	if (it_r_ != -1 || it_e_ != (err)) {				\
+		fprintf(stderr, "%s[%d]: FAIL %s:%d: %s: expected "	\
+			"-1/%s, got %lld/%s\n", it_name, (int)getpid(),	\
+			__FILE__, __LINE__, what,			\
+			strerrorname_np(err) ? strerrorname_np(err) : "?", \
+			it_r_, it_e_ ? (strerrorname_np(it_e_) ?	\
+			strerrorname_np(it_e_) : "?") : "0");		\
+		it_soft_failures++;					\
+	}								\
+} while (0)
+
+#define it_result()	(it_soft_failures ? 1 : 0)
+
 #define NOTE(...) do {							\
 	fprintf(stderr, "note: " __VA_ARGS__);				\
 	fputc('\n', stderr);						\
@@ -112,6 +136,7 @@ IT_API void it_init(const char *name)
 	it_page = sysconf(_SC_PAGESIZE);
 	setvbuf(stdout, NULL, _IONBF, 0);
 	setvbuf(stderr, NULL, _IONBF, 0);
+	signal(SIGPIPE, SIG_IGN);	/* a dead peer is an EPIPE, not a kill */
 	v = xpmem_version();
 	CHECK(v >= 0, "xpmem_version() = %d: is xpmem.ko loaded?", v);
 	CHECK(XPMEM_ABI_VERSION_MAJOR(v) == XPMEM_ABI_MAJOR,

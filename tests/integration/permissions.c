@@ -8,12 +8,19 @@
  *    namespace to 12345, so U is "root" with full capabilities in its
  *    namespace: still refused by A's 0600 segment (A's uid is not even
  *    mapped there); the 0666 segment works.
+ * The guest runs tests chrooted into the host root, and the kernel
+ * refuses CLONE_NEWUSER to a chrooted caller; U therefore first takes a
+ * private mount namespace, climbs out of the chroot to that namespace's
+ * root, creates the user namespace, and chroots back (CAP_SYS_CHROOT in
+ * its own namespace is enough for that).
  * /dev/xpmem is made world read-write for the duration if it is not
  * (the 0666 control proves the device itself was usable).
  */
 #include "itest.h"
 #include <grp.h>
 #include <sched.h>
+#include <sys/prctl.h>
+#include <sys/mount.h>
 
 #define NPAGES	4
 #define PAT	0x0ff
@@ -27,6 +34,8 @@ static void become_user(void)
 	CHECK(setresgid(UID, UID, UID) == 0, "setresgid");
 	CHECK(setresuid(UID, UID, UID) == 0, "setresuid");
 	CHECK(geteuid() == UID, "euid");
+	/* changing uid clears "dumpable", which makes /proc/self root's */
+	CHECK(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0, "PR_SET_DUMPABLE");
 }
 
 static void write_file(const char *path, const char *s)
@@ -76,20 +85,78 @@ static void peer_b(int fd, void *arg)
 	it_send(fd, 1);
 }
 
+/* are we chrooted (our / is not init's /)? */
+static int chrooted(void)
+{
+	struct stat a, b;
+
+	if (stat("/", &a) != 0 || stat("/proc/1/root/", &b) != 0)
+		return 0;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
+/*
+ * Leave the chroot inside a private mount namespace.  Returns an fd of
+ * the old root to chroot back to, -1 when not chrooted, -2 on failure.
+ */
+static int leave_chroot(void)
+{
+	int rfd, i;
+
+	if (!chrooted())
+		return -1;
+	if (unshare(CLONE_NEWNS) != 0) {
+		NOTE("unshare(CLONE_NEWNS): %s", strerror(errno));
+		return -2;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		NOTE("making mounts private: %s", strerror(errno));
+	rfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || chroot("/dev") != 0 || fchdir(rfd) != 0) {
+		NOTE("escaping the chroot: %s", strerror(errno));
+		return -2;
+	}
+	for (i = 0; i < 64; i++)
+		if (chdir("..") != 0)
+			break;
+	if (chroot(".") != 0) {
+		NOTE("chroot to the namespace root: %s", strerror(errno));
+		return -2;
+	}
+	return rfd;
+}
+
 static void peer_u(int fd, void *arg)
 {
 	xpmem_segid_t s600 = (xpmem_segid_t)it_recv(fd);
 	xpmem_segid_t s666 = (xpmem_segid_t)it_recv(fd);
 	char map[64];
+	FILE *f;
+	int rfd, knob = -1;
 
 	(void)arg;
-	become_user();
-	if (unshare(CLONE_NEWUSER) != 0) {
-		NOTE("unshare(CLONE_NEWUSER): %s: user namespace part skipped",
-		     strerror(errno));
+	rfd = leave_chroot();
+	if (rfd == -2) {
 		it_send(fd, 2);
 		return;
 	}
+	become_user();
+	if (unshare(CLONE_NEWUSER) != 0) {
+		f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "r");
+		if (f) {
+			if (fscanf(f, "%d", &knob) != 1)
+				knob = -1;
+			fclose(f);
+		}
+		NOTE("unshare(CLONE_NEWUSER): %s (still chrooted: %d, "
+		     "unprivileged_userns_clone %d): user namespace part skipped",
+		     strerror(errno), chrooted(), knob);
+		it_send(fd, 2);
+		return;
+	}
+	if (rfd >= 0)
+		CHECK(fchdir(rfd) == 0 && chroot(".") == 0 && chdir("/") == 0,
+		      "chroot back into the test root");
 	snprintf(map, sizeof(map), "0 %d 1\n", UID);
 	write_file("/proc/self/setgroups", "deny");
 	write_file("/proc/self/uid_map", map);
@@ -97,6 +164,8 @@ static void peer_u(int fd, void *arg)
 	CHECK(setresuid(0, 0, 0) == 0 && setresgid(0, 0, 0) == 0,
 	      "become root inside the user namespace");
 	CHECK(geteuid() == 0, "euid 0 in the namespace");
+	CHECK(access(XPMEM_DEVICE_PATH, R_OK | W_OK) == 0, "access %s",
+	      XPMEM_DEVICE_PATH);
 	try_segments(s600, s666, "ns-root (uid 12345 outside)");
 	it_send(fd, 1);
 }

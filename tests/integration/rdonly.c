@@ -4,12 +4,16 @@
  *  - B gets a 0600 segment with XPMEM_RDONLY, attaches, reads A's data;
  *    a store raises SIGSEGV and A's data is unchanged.
  *  - A 0400 segment: RDONLY get works (attach + read), RDWR get fails
- *    with EACCES.
+ *    with EACCES, for root too (the owner's permit is the rule; no
+ *    capability override).
+ *  - A 0604 segment seen by uid 12345 (the "other" class, no
+ *    capabilities at all): RDONLY works and is read-only, RDWR: EACCES.
  *  - A read-only source (A's buffer PROT_READ): whatever B asks for, a
  *    store by B must not change A's data (refused at get/attach, or the
  *    store faults).
  */
 #include "itest.h"
+#include <grp.h>
 
 #define NPAGES	8
 #define PAT	0x600
@@ -49,8 +53,8 @@ static void peer_b(int fd, void *arg)
 	      sig ? strsignal(sig) : "no fault");
 	CHECK_OK(xpmem_detach(p));
 	CHECK_OK(xpmem_release(apid));
-	CHECK_ERRNO(xpmem_get(s400, XPMEM_RDWR, XPMEM_PERMIT_MODE, NULL),
-		    EACCES, "RDWR get of a 0400 segment");
+	EXPECT_ERRNO(xpmem_get(s400, XPMEM_RDWR, XPMEM_PERMIT_MODE, NULL),
+		     EACCES, "RDWR get of a 0400 segment by root (same uid)");
 
 	/* read-only source, RDWR get of a 0600 segment */
 	errno = 0;
@@ -75,12 +79,40 @@ static void peer_b(int fd, void *arg)
 		}
 		CHECK_OK(xpmem_release(apid));
 	}
+	it_send(fd, it_soft_failures ? 100 : 1);
+}
+
+/* uid 12345 against root's 0604 segment: the "other" bits are r-- */
+static void peer_other(int fd, void *arg)
+{
+	size_t len = NPAGES * it_page;
+	xpmem_segid_t s604 = (xpmem_segid_t)it_recv(fd);
+	xpmem_apid_t apid;
+	char *p;
+	int sig;
+
+	(void)arg;
+	CHECK(setgroups(0, NULL) == 0 && setresgid(12345, 12345, 12345) == 0 &&
+	      setresuid(12345, 12345, 12345) == 0, "drop to uid 12345");
+	CHECK_ERRNO(xpmem_get(s604, XPMEM_RDWR, XPMEM_PERMIT_MODE, NULL),
+		    EACCES, "uid 12345: RDWR get of root's 0604 segment");
+	apid = it_get(s604, XPMEM_RDONLY);
+	p = it_attach(apid, 0, len);
+	CHECK_PATTERN(p, len, PAT, "uid 12345: RDONLY view of 0604 segment");
+	sig = it_probe_store(p, 0xbad);
+	CHECK(sig == SIGSEGV, "uid 12345: store to RDONLY view: %s",
+	      sig ? strsignal(sig) : "no fault");
+	CHECK_OK(xpmem_detach(p));
+	CHECK_OK(xpmem_release(apid));
 	it_send(fd, 1);
 }
 
 int main(void)
 {
-	struct it_peer b;
+	struct it_peer b, o;
+	struct stat st;
+	xpmem_segid_t s604;
+	uint64_t bres;
 	size_t len;
 	char *a600, *a400, *aro;
 	xpmem_segid_t s600, s400, sro;
@@ -101,13 +133,25 @@ int main(void)
 	it_send(b.fd, (uint64_t)s600);
 	it_send(b.fd, (uint64_t)s400);
 	it_send(b.fd, (uint64_t)sro);
-	it_expect(b.fd, 1);
+	bres = it_recv(b.fd);
 	it_join(&b, "attacher B");
+
+	/* the "other" class, as an unprivileged uid */
+	CHECK(stat(XPMEM_DEVICE_PATH, &st) == 0 && (st.st_mode & 0006) == 0006,
+	      "%s is not world read-write (mode %o)", XPMEM_DEVICE_PATH,
+	      st.st_mode & 07777);
+	s604 = it_make(a600, len, 0604);
+	o = it_spawn(peer_other, NULL);
+	it_send(o.fd, (uint64_t)s604);
+	it_expect(o.fd, 1);
+	it_join(&o, "uid 12345 attacher");
+	CHECK_OK(xpmem_remove(s604));
 	CHECK_PATTERN(a600, len, PAT, "A's 0600 data after B's stores");
 	CHECK_PATTERN(a400, len, PAT2, "A's 0400 data after B's stores");
 	CHECK_PATTERN(aro, len, PAT3, "A's PROT_READ data after B's stores");
 	CHECK_OK(xpmem_remove(s600));
 	CHECK_OK(xpmem_remove(s400));
 	CHECK_OK(xpmem_remove(sro));
+	CHECK(bres == 1, "see the FAIL lines of attacher B above");
 	return 0;
 }

@@ -20,7 +20,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${ITEST_BIN:-$here/bin}
 counters=/proc/xpmem/counters
-gauges="contexts segments permits attachments pages_mapped"
+# the uapi header names the gauges; pages_mapped is the older name
+gauges="contexts segments permits attachments attached_pages pages_mapped"
 settle_ms=${ITEST_SETTLE_MS:-2000}
 default_timeout=${ITEST_TIMEOUT:-120}
 
