@@ -6,20 +6,27 @@ set -euo pipefail
 { # parsed in full before it runs: editing this file mid-run is safe
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-KVER=$(ls -1 /boot/vmlinuz-*-amd64 | sort -V | tail -n 1 | sed 's|.*/vmlinuz-||')
-FIX=$REPO/build/vm/fixture-$KVER
+# With --debug, also the kmemleak case on the debug kernel (about 5 minutes).
+debug=0
+[[ ${1:-} == --debug ]] && debug=1
 
-mkdir -p "$FIX"
-cp "$HERE/fixture/Kbuild" "$HERE/fixture/xpmem_fixture.c" "$FIX/"
-make -s -C "/lib/modules/$KVER/build" M="$FIX" modules > "$FIX/build.log" 2>&1 ||
-	{ cat "$FIX/build.log"; exit 1; }
+build_fixture() { # KVER -> prints the directory holding xpmem.ko
+	local dir=$REPO/build/vm/fixture-$1
+	mkdir -p "$dir"
+	cp "$HERE/fixture/Kbuild" "$HERE/fixture/xpmem_fixture.c" "$dir/"
+	make -s -C "/lib/modules/$1/build" M="$dir" modules > "$dir/build.log" 2>&1 ||
+		{ cat "$dir/build.log" >&2; exit 1; }
+	echo "$dir"
+}
+KVER=$(ls -1 /boot/vmlinuz-*-amd64 | sort -V | tail -n 1 | sed 's|.*/vmlinuz-||')
+FIX=$(build_fixture "$KVER")
 
 failed=0
 # expect PASS|FAIL REGEX-of-the-reason -- run-vm arguments
 case_() {
 	local want=$1 why=$2 out rc=0
 	shift 3
-	out=$("$HERE/run-vm" --kernel stock --timeout 120 -q "$@" 2>&1) || rc=$?
+	out=$("$HERE/run-vm" --timeout 120 -q "$@" 2>&1) || rc=$?
 	if { [[ $want == PASS && $rc == 0 ]] || [[ $want == FAIL && $rc != 0 ]]; } &&
 		grep -qE "$why" <<< "$out"; then
 		echo "selftest-checks: ok   ($want: $why)"
@@ -35,7 +42,13 @@ case_ FAIL 'kernel log .* matches|WARNING: selftest' -- --no-module -- \
 	sh -c 'echo "WARNING: selftest of the kernel log check" > /dev/kmsg'
 case_ FAIL 'leaked gauge .*attachments = 2' -- --module "$FIX/xpmem.ko" --module-args leak=2 -- true
 case_ FAIL 'rmmod xpmem failed' -- --module "$FIX/xpmem.ko" --module-args pin=1 -- true
-case_ FAIL 'timed out after 20s in stage run' -- --no-module --timeout 20 -- sleep 60
+case_ FAIL 'timed out after 60s in stage run' -- --no-module --timeout 60 -- sleep 600
+if ((debug)); then
+	DKVER=$(ls -1 /boot/vmlinuz-*-xpmem-debug | sort -V | tail -n 1 | sed 's|.*/vmlinuz-||')
+	DFIX=$(build_fixture "$DKVER")
+	case_ FAIL 'kmemleak reports leaked xpmem objects' -- --kernel debug --cpus 2 --timeout 900 \
+		--module "$DFIX/xpmem.ko" --module-args leakmem=1 -- true
+fi
 if ((failed)); then
 	echo "selftest-checks: FAIL"
 	exit 1
