@@ -1,0 +1,78 @@
+#!/bin/bash
+# The whole test suite, as `make check` runs it:
+#   1. native unit tests (CMocka) and lint
+#   2. the VM suite on each kernel of the matrix: Debian's stock 6.1 and
+#      the debug 6.1 (lockdep, KASAN, kmemleak) when its packages are
+#      installed; every VM run also checks the kernel log, the counters
+#      and rmmod
+# Each stage ends with "N passed, N failed"; this script adds them up,
+# prints a summary per stage and the total as its last line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+LOGDIR=${LOGDIR:-$TOP/build/check}
+rm -rf "$LOGDIR" && mkdir -p "$LOGDIR"
+
+stage_names=() stage_pass=() stage_fail=() stage_secs=()
+total_pass=0 total_fail=0
+
+# run_stage NAME CMD...: runs CMD, takes its last "N passed, N failed"
+# line (or counts the stage as one test when it prints none).
+run_stage() {
+	local name=$1 log="$LOGDIR/$1.log" start rc p f line
+	shift
+	echo "=== $name: $*"
+	start=$(date +%s)
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -aoE '(^|[^0-9])[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [[ -n $line ]]; then
+		p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<< "$line")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<< "$line")
+	else
+		p=0 f=0
+	fi
+	if ((rc != 0 && f == 0)); then
+		f=$((f + 1))	# the stage failed outside its counted tests
+	elif ((rc == 0 && p == 0 && f == 0)); then
+		p=1
+	fi
+	stage_names+=("$name") stage_pass+=("$p") stage_fail+=("$f")
+	stage_secs+=($(($(date +%s) - start)))
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+}
+
+stock_kver=$(ls /lib/modules | grep -v xpmem-debug | sort -V | tail -n 1)
+debug_kver=$(ls /lib/modules | grep xpmem-debug | sort -V | tail -n 1)
+
+run_stage unit make -s -C tests/unit check
+run_stage lint make -s -C libxpmem lint
+run_stage checkpatch tests/checkpatch.sh
+
+# kernel_pass KVER NAME RUNVM_ARGS...: builds the module for KVER, then
+# runs the single-node suite and the two-node RDMA self test.
+kernel_pass() {
+	local kver=$1 name=$2
+	shift 2
+	run_stage "$name-build" make -s kernel KVER="$kver"
+	run_stage "$name-suite" tests/vm/run-vm --nodes 1 --append numa=fake=2 \
+		--logdir "$LOGDIR/$name-suite" "$@" -- tests/integration/run-suite.sh
+	run_stage "$name-rdma" tests/vm/selftest-rdma.sh \
+		--logdir "$LOGDIR/$name-rdma" "$@"
+}
+
+kernel_pass "$stock_kver" stock --kernel stock
+if [[ -n $debug_kver ]]; then
+	kernel_pass "$debug_kver" debug --kernel debug --cpus 2
+else
+	echo "check: no debug kernel installed (../shared/debug-kernel); debug pass SKIPPED"
+fi
+
+echo
+echo "=== summary"
+for i in "${!stage_names[@]}"; do
+	printf '  %-14s %4d passed %4d failed %5ds\n' "${stage_names[$i]}" \
+		"${stage_pass[$i]}" "${stage_fail[$i]}" "${stage_secs[$i]}"
+done
+echo "${total_pass} passed, ${total_fail} failed"
+((total_fail == 0))
