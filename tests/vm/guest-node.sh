@@ -118,9 +118,10 @@ if [[ -w $KMEMLEAK ]]; then
 	sleep 5
 	echo scan > "$KMEMLEAK"
 	cat "$KMEMLEAK" > "$L/node$I.kmemleak"
-	# One report is a block starting with "unreferenced object".
-	if awk '/^unreferenced object/ { if (blk ~ /xpmem/) bad = 1; blk = "" } { blk = blk $0 "\n" }
-		END { if (blk ~ /xpmem/) bad = 1; exit !bad }' "$L/node$I.kmemleak"; then
+	# One report is a block starting with "unreferenced object".  After rmmod
+	# (and for __init code) xpmem's frames are not symbolised: a bare address
+	# in the module area (0xffffffffc0000000 up) counts as xpmem's too.
+	if awk -f "$XV_REPO/tests/vm/kmemleak-xpmem.awk" "$L/node$I.kmemleak"; then
 		failmsg "kmemleak reports leaked xpmem objects (see node$I.kmemleak)"
 	fi
 fi
