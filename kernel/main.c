@@ -40,6 +40,8 @@ static long xpmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct xpmem_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	if (cmd == XPMEM_IOC_VERSION)
+		return put_user((__u32)XPMEM_ABI_VERSION, (__u32 __user *)uarg);
 	/*
 	 * Objects belong to the address space that opened the device: a
 	 * child that inherited the fd across fork() must open its own.
@@ -48,8 +50,6 @@ static long xpmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EPERM;
 
 	switch (cmd) {
-	case XPMEM_IOC_VERSION:
-		return put_user((__u32)XPMEM_ABI_VERSION, (__u32 __user *)uarg);
 	case XPMEM_IOC_MAKE:
 		return xpmem_ioctl_make(ctx, uarg);
 	case XPMEM_IOC_REMOVE:
