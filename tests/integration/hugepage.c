@@ -5,7 +5,9 @@
  * 2 MiB-aligned offset 2 MiB and reads: data must be right both ways
  * and /proc/xpmem/counters pmd_maps must grow (huge pages are mapped as
  * huge pages, not 4 KiB at a time).  Skipped if the guest gives A no
- * transparent huge pages at all.
+ * transparent huge pages at all.  Then A drops one 4 KiB page inside a
+ * huge page of B's window (the THP is split): B must read zeros there
+ * and its own data everywhere else.
  */
 #include "itest.h"
 
@@ -13,6 +15,7 @@
 #define LEN	(4 * HPAGE)
 #define OFF	HPAGE
 #define ALEN	(2 * HPAGE)
+#define SPLIT_OFF	(OFF + 5 * 4096 + 64 * 4096)
 #define PAT	0x4a4
 #define BPAT	0x4b4
 
@@ -70,6 +73,25 @@ static void peer_b(int fd, void *arg)
 	it_fill(p, ALEN, BPAT);
 	it_send(fd, (uint64_t)(after - before));
 	it_expect(fd, 2);
+	/* A dropped one 4 KiB page in the middle of a huge page (split) */
+	{
+		size_t i, hole = SPLIT_OFF - OFF;
+
+		for (i = 0; i < ALEN; i += it_page) {
+			enum it_page_state s = it_classify(p, i, BPAT, 0);
+
+			if (i == hole)
+				CHECK(s == PG_ZERO, "page at window offset %#zx, "
+				      "dropped by the owner inside a huge page: "
+				      "%s, want zeros", i, it_state_name(s));
+			else
+				CHECK(s == PG_OLD, "page at window offset %#zx "
+				      "after the owner split the huge page: %s, "
+				      "want B's data", i, it_state_name(s));
+		}
+	}
+	it_send(fd, 4);
+	it_expect(fd, 5);
 	CHECK_OK(xpmem_detach(p));
 	CHECK_OK(xpmem_release(apid));
 	it_send(fd, 3);
@@ -120,7 +142,12 @@ int main(void)
 		      "A's data after B's window was changed");
 		munmap(whole, LEN);
 	}
+	/* split: drop one 4 KiB page inside the first huge page of B's window */
+	CHECK(madvise(buf + SPLIT_OFF, it_page, MADV_DONTNEED) == 0,
+	      "MADV_DONTNEED of one page inside a huge page");
 	it_send(b.fd, 2);
+	it_expect(b.fd, 4);
+	it_send(b.fd, 5);
 	it_expect(b.fd, 3);
 	it_join(&b, "attacher B");
 	CHECK_OK(xpmem_remove(segid));
