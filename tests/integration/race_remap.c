@@ -8,7 +8,10 @@
  * (acquire) and then a page of its attachment: every word must be 0
  * (fresh memory not yet filled), SIGBUS (unmapped), or >= g0.  A word
  * < g0 other than 0 is a page the owner had already given up: stale data
- * through a mapping that was not invalidated in time.
+ * through a mapping that was not invalidated in time.  After each step A
+ * also fills a fresh "decoy" buffer with generation 1: it takes the pages
+ * just freed, which the allocator would otherwise hand straight back to
+ * A's new mapping (hiding a missing invalidation).
  */
 #include "itest.h"
 #include <sched.h>
@@ -81,7 +84,7 @@ int main(void)
 	xpmem_segid_t segid;
 	struct timespec t0, t;
 	uint64_t g;
-	char *buf;
+	char *buf, *decoy, *old_decoy = NULL;
 	int ops[4] = { 0 };
 
 	it_init("race_remap");
@@ -119,8 +122,20 @@ int main(void)
 			break;	/* in-place overwrite */
 		}
 		ops[op]++;
+		/*
+		 * Take the pages just freed (the allocator would hand them
+		 * straight back to buf) and mark them with generation 1, so
+		 * a stale mapping of them cannot pass for current data.
+		 */
+		decoy = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(decoy != MAP_FAILED, "mmap decoy");
+		fill_gen(decoy, 1);
 		fill_gen(buf, g);
 		__atomic_store_n(&ctl->gen, g, __ATOMIC_RELEASE);
+		if (old_decoy)
+			munmap(old_decoy, len);
+		old_decoy = decoy;
 		if (g % 64 == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if (t.tv_sec - t0.tv_sec >= SECS)
