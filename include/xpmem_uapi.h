@@ -76,6 +76,36 @@ struct xpmem_cmd_detach {
 	__u64 vaddr;		/* in: any address inside the attachment */
 };
 
+/*
+ * Cluster control (CAP_SYS_ADMIN): the local node's identity and its
+ * peers.  Set by xpmemd, or by tools/xpmem-node until the daemon runs.
+ * Addresses are IPv4 (family AF_INET, 4 bytes) or IPv6 (AF_INET6, 16).
+ */
+#define XPMEM_MAX_NODE		((1U << XPMEM_SEGID_NODE_BITS) - 1)
+#define XPMEM_DEFAULT_PORT	18515
+
+struct xpmem_cmd_node {
+	__u32 node_id;		/* 1..XPMEM_MAX_NODE; 0 = single-node mode */
+	__u16 family;		/* AF_INET or AF_INET6 */
+	__u16 port;		/* rdma_cm port to listen on */
+	__u8 addr[16];		/* local address of the RDMA device */
+	__u64 incarnation;	/* changes on every (re)start of the node */
+};
+
+struct xpmem_cmd_peer {
+	__u32 node_id;
+	__u16 family;
+	__u16 port;
+	__u8 addr[16];
+	__u64 incarnation;	/* 0 = accept any */
+};
+
+struct xpmem_cmd_ping {
+	__u32 node_id;		/* in */
+	__u32 size;		/* in: payload bytes echoed back */
+	__u64 rtt_ns;		/* out: round trip time */
+};
+
 #define XPMEM_IOC_MAGIC		'X'
 #define XPMEM_IOC_VERSION	_IOR(XPMEM_IOC_MAGIC, 0x00, __u32)
 #define XPMEM_IOC_MAKE		_IOWR(XPMEM_IOC_MAGIC, 0x01, struct xpmem_cmd_make)
@@ -84,6 +114,10 @@ struct xpmem_cmd_detach {
 #define XPMEM_IOC_RELEASE	_IOW(XPMEM_IOC_MAGIC, 0x04, struct xpmem_cmd_release)
 #define XPMEM_IOC_ATTACH	_IOWR(XPMEM_IOC_MAGIC, 0x05, struct xpmem_cmd_attach)
 #define XPMEM_IOC_DETACH	_IOW(XPMEM_IOC_MAGIC, 0x06, struct xpmem_cmd_detach)
+#define XPMEM_IOC_SET_NODE	_IOW(XPMEM_IOC_MAGIC, 0x10, struct xpmem_cmd_node)
+#define XPMEM_IOC_ADD_PEER	_IOW(XPMEM_IOC_MAGIC, 0x11, struct xpmem_cmd_peer)
+#define XPMEM_IOC_DEL_PEER	_IOW(XPMEM_IOC_MAGIC, 0x12, struct xpmem_cmd_peer)
+#define XPMEM_IOC_PING		_IOWR(XPMEM_IOC_MAGIC, 0x13, struct xpmem_cmd_ping)
 
 /*
  * Admin counters: /proc/xpmem/counters, one "name value" pair per line.
