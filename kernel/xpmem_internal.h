@@ -182,6 +182,9 @@ void xpmem_attach_exit(void);
 vm_fault_t xpmem_fault(struct vm_fault *vmf);
 vm_fault_t xpmem_pfn_mkwrite(struct vm_fault *vmf);
 
+/* control.c: cluster control ioctls (CAP_SYS_ADMIN) */
+long xpmem_ioctl_control(unsigned int cmd, void __user *arg);
+
 /* notifier.c */
 extern const struct mmu_interval_notifier_ops xpmem_seg_notifier_ops;
 void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
