@@ -6,9 +6,10 @@
 #
 # The target kernel is never the host's `uname -r`: the host cannot load
 # modules.  KVER picks one of the installed header trees (default: the
-# newest Debian stock one).
+# newest Debian bookworm 6.1 one, else the newest non-debug one; a 6.12
+# from backports is built with KVER=6.12..., see docs/kernels.md).
 
-KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -v xpmem-debug | sort -V | tail -n 1)
+KVER ?= $(or $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.1\.[0-9]+-[0-9]+-amd64$$' | sort -V | tail -n 1),$(shell ls /lib/modules 2>/dev/null | grep -v xpmem-debug | sort -V | tail -n 1))
 KDIR ?= /lib/modules/$(KVER)/build
 KBUILD_OUT ?= $(CURDIR)/build/kernel-$(KVER)
 

@@ -42,8 +42,13 @@ run_stage() {
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
 }
 
-stock_kver=$(ls /lib/modules | grep -v xpmem-debug | sort -V | tail -n 1)
-debug_kver=$(ls /lib/modules | grep xpmem-debug | sort -V | tail -n 1)
+# The kernel matrix, each picked by name, never "the newest installed"
+# (docs/kernels.md): stock = Debian bookworm's 6.1, debug = the xpmem-debug
+# 6.1, 6.12 = Debian's 6.12 from bookworm-backports.
+newest_kver() { ls /lib/modules | grep -E "$1" | sort -V | tail -n 1; }
+stock_kver=$(newest_kver '^6\.1\.[0-9]+-[0-9]+-amd64$')
+debug_kver=$(newest_kver 'xpmem-debug$')
+k612_kver=$(newest_kver '^6\.12[.-].*-amd64$')
 
 run_stage unit make -s -C tests/unit check
 run_stage lint make -s -C libxpmem lint
