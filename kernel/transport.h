@@ -32,6 +32,8 @@ enum xpmem_msg_type {
 	XPMEM_MSG_DROP,		/* remote copies dropped voluntarily */
 	XPMEM_MSG_INVALIDATE,	/* owner -> copy holder */
 	XPMEM_MSG_REVOKE,	/* owner -> attacher: segment/permit gone */
+	XPMEM_MSG_ATTACH,	/* remote xpmem_attach: start tracking copies */
+	XPMEM_MSG_DETACH,	/* remote detach: stop tracking copies */
 	XPMEM_MSG_NR_TYPES,
 };
 
