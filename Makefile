@@ -17,7 +17,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
 
-.PHONY: all kernel lib examples check unit-check vm-check install uninstall clean demo
+.PHONY: all kernel lib examples check unit-check vm-check install uninstall clean demo \
+	debug-kernel
 
 all: kernel lib examples
 
@@ -42,6 +43,12 @@ vm-check: all
 
 demo: all
 	tests/vm/demo.sh
+
+# The lockdep/KASAN/kmemleak/fault-injection kernel of the debug pass, as
+# Debian packages in build/debug-kernel/ (about an hour on 2 cores); only
+# for machines without the prebuilt ../shared/debug-kernel/.
+debug-kernel:
+	tools/debug-kernel/build.sh
 
 install: lib
 	$(MAKE) -C libxpmem install
