@@ -48,7 +48,7 @@ static vm_fault_t xpmem_lock_owner(struct vm_fault *vmf, struct mm_struct *mm)
 		return VM_FAULT_SIGBUS;
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
 		return VM_FAULT_RETRY;
-	mmap_read_unlock(vmf->vma->vm_mm);
+	xpmem_release_fault_lock(vmf);
 	if (!mmap_read_lock_killable(mm))
 		mmap_read_unlock(mm);
 	xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
@@ -151,8 +151,7 @@ static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
 		bool rw = f->att->writable && (f->pfns[f->idx] & HMM_PFN_WRITE);
 
 		xpmem_count_inc(XPMEM_CNT_PMD_MAPS);
-		return vmf_insert_pfn_pmd_prot(f->vmf, pfn_to_pfn_t(pfn),
-					       rw ? prot_rw : prot_ro, rw);
+		return xpmem_insert_pfn_pmd(f->vmf, pfn, rw);
 	}
 
 	for (i = 0; i < n; i++) {
@@ -181,6 +180,9 @@ vm_fault_t xpmem_fault(struct vm_fault *vmf)
 	bool huge;
 	int err;
 
+	ret = xpmem_fault_needs_mmap_lock(vmf);
+	if (ret)
+		return ret;
 	f.seg = f.att->seg;
 	owner = f.seg->mm;
 	if (READ_ONCE(f.att->dead) || !mmget_not_zero(owner))
