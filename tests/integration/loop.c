@@ -4,8 +4,8 @@
  * make / get / attach / touch / detach / release / remove.  Every third
  * child exits with everything still live, every third (+1) exits after
  * detaching only; the rest clean up fully.  Every tenth iteration a
- * second child attaches the first's segment and both exit in either
- * order.  Afterwards run-suite.sh checks that every gauge is back to 0;
+ * second child attaches the first's segment and exits before the owner
+ * or after it (then its reads must raise SIGBUS).  Afterwards run-suite.sh checks that every gauge is back to 0;
  * here we check that the gauges never grow without bound on the way.
  */
 #include "itest.h"
@@ -52,8 +52,16 @@ static void attacher(int fd, void *arg)
 	(void)c;
 	(void)arg;
 	it_send(fd, 1);
-	if ((intptr_t)arg & 1)
-		it_expect(fd, 2);	/* outlive the owner a little */
+	if ((intptr_t)arg & 1) {
+		uint64_t w;
+		int sig;
+
+		it_expect(fd, 2);	/* the owner has exited */
+		sig = it_probe_copy(&w, p, sizeof(w));
+		CHECK(sig == SIGBUS, "read after the owner exited: %s, want "
+		      "SIGBUS", sig ? strsignal(sig) : "data");
+	}
+	/* exit with the attachment and the permit live */
 }
 
 int main(void)
@@ -73,10 +81,8 @@ int main(void)
 			it_expect(b.fd, 1);
 			it_send(o.fd, 1);
 			it_join(&o, "owner child");
-			if ((i / 10) & 1) {
-				/* the attacher touches the dead segment */
+			if ((i / 10) & 1)	/* the attacher probes the dead segment */
 				it_send(b.fd, 2);
-			}
 			it_join(&b, "attacher child");
 		} else {
 			pid_t pid;
