@@ -56,7 +56,7 @@ out:
 	return ret;
 }
 
-static void xpmem_pgoff_unreserve(struct xpmem_att *att)
+void xpmem_pgoff_unreserve(struct xpmem_att *att)
 {
 	mutex_lock(&xpmem_pgoff_lock);
 	interval_tree_remove(&att->pgoff_it, &xpmem_pgoffs);
@@ -67,6 +67,7 @@ static void xpmem_att_free(struct kref *kref)
 {
 	struct xpmem_att *att = container_of(kref, struct xpmem_att, kref);
 
+	xpmem_client_free(att);
 	xpmem_ap_put(att->ap);
 	kfree_rcu(att, rcu);
 }
@@ -82,6 +83,8 @@ static void xpmem_att_unlink(struct xpmem_att *att)
 	struct xpmem_seg *seg = att->seg;
 	bool was_mapped;
 
+	if (!seg)
+		return xpmem_client_unlink(att);
 	mutex_lock(&seg->lock);
 	was_mapped = att->state == XPMEM_ATT_MAPPED;
 	if (was_mapped)
@@ -129,6 +132,14 @@ const struct vm_operations_struct xpmem_vm_ops = {
 	.pfn_mkwrite = xpmem_pfn_mkwrite,
 };
 
+/* Attachments of another node's segment: copies, see remote_client.c. */
+const struct vm_operations_struct xpmem_client_vm_ops = {
+	.open = xpmem_vma_open,
+	.close = xpmem_vma_close,
+	.may_split = xpmem_vma_may_split,
+	.fault = xpmem_client_fault,
+};
+
 static struct xpmem_att *xpmem_att_by_pgoff(unsigned long pgoff)
 {
 	struct interval_tree_node *it;
@@ -165,6 +176,12 @@ int xpmem_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 
 	seg = att->seg;
+	if (!seg) {
+		ret = xpmem_client_bind(att, file);
+		if (ret)
+			goto err;
+		goto bound;
+	}
 	mutex_lock(&seg->lock);
 	if (att->state != XPMEM_ATT_PENDING || att->dead) {
 		ret = att->dead ? -ENOENT : -EINVAL;
@@ -177,11 +194,11 @@ int xpmem_mmap(struct file *file, struct vm_area_struct *vma)
 	att->it.last = xpmem_att_last(att);
 	interval_tree_insert(&att->it, &seg->atts);
 	mutex_unlock(&seg->lock);
-
+bound:
 	xpmem_vma_set_flags(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
 			    VM_DONTDUMP | VM_DONTCOPY,
 			    att->writable ? 0 : VM_MAYWRITE);
-	vma->vm_ops = &xpmem_vm_ops;
+	vma->vm_ops = seg ? &xpmem_vm_ops : &xpmem_client_vm_ops;
 	vma->vm_private_data = att;	/* keeps the lookup reference */
 	atomic_set(&att->vmas, 1);
 	xpmem_count_inc(XPMEM_CNT_ATTACHMENTS);
@@ -213,7 +230,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 		       void __user *arg)
 {
 	struct xpmem_cmd_attach cmd;
-	unsigned long start, end, len, addr, want;
+	unsigned long start, end, len, addr, want, size;
 	struct xpmem_att *att;
 	struct xpmem_seg *seg;
 	struct xpmem_ap *ap;
@@ -229,8 +246,9 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	if (!ap)
 		return -ENOENT;
 	seg = ap->seg;
+	size = seg ? seg->size : ap->rsize;
 	ret = -EINVAL;
-	if (cmd.offset >= seg->size || cmd.size > seg->size - cmd.offset)
+	if (cmd.offset >= size || cmd.size > size - cmd.offset)
 		goto err_ap;
 	start = cmd.offset & PAGE_MASK;
 	end = PAGE_ALIGN(cmd.offset + cmd.size);
@@ -247,17 +265,27 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	att->ctx = ctx;
 	att->offset = start;
 	att->npages = len >> PAGE_SHIFT;
-	att->writable = ap->flags == XPMEM_UAPI_RDWR;
+	/* Copies of remote pages are read-only until write-back exists. */
+	att->writable = seg && ap->flags == XPMEM_UAPI_RDWR;
 	att->state = XPMEM_ATT_PENDING;
 
 	/* Reserve npages plus slack to align the offset like the owner. */
 	ret = xpmem_pgoff_reserve(att, att->npages + PTRS_PER_PMD);
 	if (ret)
 		goto err_att;
-	want = ((seg->vaddr + start) >> PAGE_SHIFT) & (PTRS_PER_PMD - 1);
+	want = (((seg ? seg->vaddr : 0) + start) >> PAGE_SHIFT) &
+	       (PTRS_PER_PMD - 1);
 	att->pgoff = att->pgoff_alloc +
 		     ((want - att->pgoff_alloc) & (PTRS_PER_PMD - 1));
 
+	if (!seg) {
+		ret = xpmem_client_attach(att);
+		if (ret) {
+			xpmem_pgoff_unreserve(att);
+			goto err_att;
+		}
+		goto map;
+	}
 	mutex_lock(&seg->lock);
 	if (ap->revoked || seg->state != XPMEM_SEG_LIVE) {
 		mutex_unlock(&seg->lock);
@@ -267,7 +295,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	}
 	list_add_tail(&att->ap_link, &ap->atts);
 	mutex_unlock(&seg->lock);
-
+map:
 	addr = vm_mmap(file, cmd.vaddr, len,
 		       PROT_READ | (att->writable ? PROT_WRITE : 0),
 		       MAP_SHARED | (cmd.vaddr ? MAP_FIXED : 0),

@@ -17,6 +17,9 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_PERMITS] = "permits",
 	[XPMEM_CNT_ATTACHMENTS] = "attachments",
 	[XPMEM_CNT_ATTACHED_PAGES] = "attached_pages",
+	[XPMEM_CNT_REMOTE_PERMITS] = "remote_permits",
+	[XPMEM_CNT_REMOTE_ATTACHMENTS] = "remote_attachments",
+	[XPMEM_CNT_REMOTE_COPIES] = "remote_copies",
 	[XPMEM_CNT_MAKES] = "makes",
 	[XPMEM_CNT_GETS] = "gets",
 	[XPMEM_CNT_ATTACHES] = "attaches",
@@ -28,6 +31,12 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_ZAPPED_ATTACHMENTS] = "zapped_attachments",
 	[XPMEM_CNT_MKWRITES] = "mkwrites",
 	[XPMEM_CNT_NONBLOCK_REFUSED] = "nonblock_refused",
+	[XPMEM_CNT_REMOTE_PAGES_SERVED] = "remote_pages_served",
+	[XPMEM_CNT_REMOTE_INVALIDATES_SENT] = "remote_invalidates_sent",
+	[XPMEM_CNT_REMOTE_INVALIDATES_ACKED] = "remote_invalidates_acked",
+	[XPMEM_CNT_REMOTE_FETCHES] = "remote_fetches",
+	[XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED] = "remote_invalidates_received",
+	[XPMEM_CNT_REMOTE_WRITEBACKS] = "remote_writebacks",
 };
 
 static struct proc_dir_entry *xpmem_proc_dir;

@@ -103,6 +103,8 @@ static int __init xpmem_init(void)
 	ret = xpmem_attach_init();
 	if (ret)
 		goto err_notifier;
+	xpmem_home_init();
+	xpmem_client_init();
 	ret = misc_register(&xpmem_miscdev);
 	if (ret)
 		goto err_attach;
@@ -121,6 +123,8 @@ err_counters:
 static void __exit xpmem_exit(void)
 {
 	misc_deregister(&xpmem_miscdev);
+	xpmem_client_exit();
+	xpmem_home_exit();
 	xpmem_attach_exit();
 	xpmem_segments_exit();
 	xpmem_notifier_exit();

@@ -57,8 +57,18 @@ static void xpmem_zap_workfn(struct work_struct *work)
 		     it; it = interval_tree_iter_next(it, zw->start, zw->last))
 			xpmem_zap_att(container_of(it, struct xpmem_att, it),
 				      zw->start, zw->last);
+		/* Copies on other nodes: INVALIDATE and wait for the acks. */
+		xpmem_home_invalidate(zw->seg, zw->start, zw->last);
 	}
 	complete(&zw->done);
+}
+
+/* Is [start, last] of @seg mapped by an attacher here or elsewhere? */
+static bool xpmem_seg_mapped_locked(struct xpmem_seg *seg, unsigned long start,
+				    unsigned long last)
+{
+	return interval_tree_iter_first(&seg->atts, start, last) ||
+	       xpmem_home_has_copies(seg, start, last);
 }
 
 /* True in our own zap worker: the range being invalidated is xpmem vmas. */
@@ -82,7 +92,7 @@ void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
 
 	lockdep_assert_held(&seg->lock);
 	might_sleep();
-	if (!only && !interval_tree_iter_first(&seg->atts, start, last))
+	if (!only && !xpmem_seg_mapped_locked(seg, start, last))
 		return;
 
 	INIT_WORK_ONSTACK(&zw.work, xpmem_zap_workfn);
@@ -117,7 +127,7 @@ static bool xpmem_seg_invalidate(struct mmu_interval_notifier *mni,
 
 	start = max(range->start, seg->vaddr) - seg->vaddr;
 	last = min(range->end, seg->vaddr + seg->size) - seg->vaddr - 1;
-	if (!interval_tree_iter_first(&seg->atts, start, last))
+	if (!xpmem_seg_mapped_locked(seg, start, last))
 		goto out;
 	if (!blockable) {
 		mutex_unlock(&seg->lock);

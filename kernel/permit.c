@@ -19,14 +19,15 @@
  * override: the mode is the owner's statement of who may map its memory
  * and how (a 0400 segment is read-only even for root).
  */
-static int xpmem_check_mode(const struct xpmem_seg *seg, u32 flags)
+int xpmem_check_mode(const struct xpmem_seg *seg, u32 flags, kuid_t uid,
+		     bool in_group)
 {
 	unsigned int want = flags == XPMEM_UAPI_RDWR ? 06 : 04;
 	unsigned int mode = seg->mode;
 
-	if (uid_eq(current_euid(), seg->uid))
+	if (uid_eq(uid, seg->uid))
 		mode >>= 6;
-	else if (in_egroup_p(seg->gid))
+	else if (in_group)
 		mode >>= 3;
 	return (mode & want) == want ? 0 : -EACCES;
 }
@@ -36,7 +37,8 @@ static void xpmem_ap_free(struct kref *kref)
 	struct xpmem_ap *ap = container_of(kref, struct xpmem_ap, kref);
 
 	WARN_ON(!list_empty(&ap->atts));
-	xpmem_seg_put(ap->seg);
+	if (ap->seg)
+		xpmem_seg_put(ap->seg);
 	kfree_rcu(ap, rcu);
 	xpmem_count_dec(XPMEM_CNT_PERMITS);
 }
@@ -95,11 +97,14 @@ int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg)
 	if ((cmd.flags != XPMEM_UAPI_RDONLY && cmd.flags != XPMEM_UAPI_RDWR) ||
 	    cmd.permit_type != XPMEM_UAPI_PERMIT_MODE || cmd.permit_value)
 		return -EINVAL;
+	if (cmd.segid > 0 && xpmem_segid_node(cmd.segid))
+		return xpmem_client_get(ctx, &cmd, arg);
 
 	seg = xpmem_seg_lookup(cmd.segid);
 	if (!seg)
 		return -ENOENT;
-	ret = xpmem_check_mode(seg, cmd.flags);
+	ret = xpmem_check_mode(seg, cmd.flags, current_euid(),
+			       in_egroup_p(seg->gid));
 	if (ret)
 		goto err_seg;
 
@@ -153,6 +158,11 @@ static void xpmem_ap_release(struct xpmem_ap *ap)
 {
 	struct xpmem_seg *seg = ap->seg;
 
+	if (!seg) {
+		xpmem_client_release(ap);
+		xpmem_ap_put(ap);
+		return;
+	}
 	mutex_lock(&seg->lock);
 	xpmem_ap_revoke_locked(ap);
 	list_del_init(&ap->seg_link);
@@ -183,6 +193,36 @@ int xpmem_ioctl_release(struct xpmem_ctx *ctx, void __user *arg)
 	if (copy_from_user(&cmd, arg, sizeof(cmd)))
 		return -EFAULT;
 	return xpmem_release_apid(ctx, cmd.apid);
+}
+
+/*
+ * Publishes a remote permit in @ctx and tells the caller its apid.  On
+ * failure the permit is released (also at the owner) and put.
+ */
+int xpmem_ap_install(struct xpmem_ctx *ctx, struct xpmem_ap *ap,
+		     struct xpmem_cmd_get *cmd, void __user *arg)
+{
+	u32 slot;
+	int ret;
+
+	ret = xa_alloc(&ctx->aps, &slot, NULL,
+		       XA_LIMIT(1, XPMEM_APID_SLOT_MASK), GFP_KERNEL);
+	if (ret) {
+		xpmem_client_release(ap);
+		xpmem_ap_put(ap);
+		return ret;
+	}
+	ap->slot = slot;
+	ap->apid = ((s64)((get_random_u32() & 0x7fffffff) | 1) <<
+		    XPMEM_SEGID_SLOT_BITS) | slot;
+	xa_store(&ctx->aps, slot, ap, GFP_KERNEL);
+	xpmem_count_inc(XPMEM_CNT_GETS);
+	cmd->apid = ap->apid;
+	if (copy_to_user(arg, cmd, sizeof(*cmd))) {
+		xpmem_release_apid(ctx, ap->apid);
+		return -EFAULT;
+	}
+	return 0;
 }
 
 void xpmem_ctx_release_aps(struct xpmem_ctx *ctx)

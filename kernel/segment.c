@@ -13,29 +13,36 @@
 #include <linux/uaccess.h>
 
 #include "xpmem_internal.h"
+#include "transport.h"
 
 #define XPMEM_SLOT_MASK		((1U << XPMEM_SEGID_SLOT_BITS) - 1)
 #define XPMEM_RAND_MASK		((1U << XPMEM_SEGID_RAND_BITS) - 1)
 
 static DEFINE_XARRAY_ALLOC1(xpmem_segs);
 
-/* Node id placed in segment ids; set by the cluster control interface. */
-static u16 xpmem_local_node;
-
 static s64 xpmem_make_segid(u32 slot)
 {
 	u64 rnd = (get_random_u32() & XPMEM_RAND_MASK) | 1;
+	u64 node = xpmem_net_local_node();
 
-	return (s64)(((u64)xpmem_local_node << XPMEM_SEGID_NODE_SHIFT) |
+	return (s64)((node << XPMEM_SEGID_NODE_SHIFT) |
 		     (rnd << XPMEM_SEGID_RAND_SHIFT) | slot);
+}
+
+/* The owner node named by @segid; 0 for this node. */
+u16 xpmem_segid_node(s64 segid)
+{
+	u16 node = (u64)segid >> XPMEM_SEGID_NODE_SHIFT;
+
+	return node == xpmem_net_local_node() ? 0 : node;
 }
 
 struct xpmem_seg *xpmem_seg_lookup(s64 segid)
 {
 	struct xpmem_seg *seg;
 
-	if (segid <= 0 ||
-	    (segid >> XPMEM_SEGID_NODE_SHIFT) != xpmem_local_node)
+	/* Ids made before the node id was set carry node 0. */
+	if (segid <= 0 || xpmem_segid_node(segid))
 		return NULL;
 
 	rcu_read_lock();
@@ -93,6 +100,8 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	kref_init(&seg->kref);
 	mutex_init(&seg->lock);
 	INIT_LIST_HEAD(&seg->aps);
+	INIT_LIST_HEAD(&seg->raps);
+	seg->ratts = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&seg->ctx_link);
 	seg->atts = RB_ROOT_CACHED;
 	seg->owner = ctx;
@@ -160,6 +169,7 @@ void xpmem_seg_destroy(struct xpmem_seg *seg)
 		xpmem_ap_revoke_locked(ap);
 	xpmem_seg_zap_locked(seg, 0, seg->size - 1, NULL);
 	mutex_unlock(&seg->lock);
+	xpmem_home_seg_destroy(seg);
 
 	/* Waits for a running invalidation; so never under seg->lock. */
 	mmu_interval_notifier_remove(&seg->notifier);

@@ -63,6 +63,8 @@ struct xpmem_seg {
 	enum xpmem_seg_state state;
 	struct rb_root_cached atts;	/* attachments by segment offset */
 	struct list_head aps;		/* permits, under lock */
+	struct rb_root_cached ratts;	/* remote attachments, under lock */
+	struct list_head raps;		/* remote permits, under lock */
 	struct list_head ctx_link;	/* in owner->segs, under owner->lock */
 	struct rcu_head rcu;
 };
@@ -72,8 +74,11 @@ struct xpmem_ap {
 	s64 apid;
 	u32 slot;
 	u32 flags;			/* XPMEM_UAPI_RDONLY / _RDWR */
-	struct xpmem_seg *seg;		/* referenced */
+	struct xpmem_seg *seg;		/* referenced; NULL if remote */
 	struct xpmem_ctx *ctx;		/* getter; not referenced */
+	u16 node;			/* owner node if remote, else 0 */
+	u64 rap_id;			/* owner's handle if remote */
+	unsigned long rsize;		/* segment size if remote */
 	bool revoked;			/* under seg->lock */
 	struct list_head seg_link;	/* in seg->aps, under seg->lock */
 	struct list_head atts;		/* under seg->lock */
@@ -86,10 +91,13 @@ enum xpmem_att_state {
 	XPMEM_ATT_GONE,			/* vma closed */
 };
 
+struct xpmem_rcache;
+
 struct xpmem_att {
 	struct kref kref;
 	struct xpmem_ap *ap;		/* referenced */
-	struct xpmem_seg *seg;		/* == ap->seg */
+	struct xpmem_seg *seg;		/* == ap->seg; NULL if remote */
+	struct xpmem_rcache *rc;	/* page copies if remote */
 	struct xpmem_ctx *ctx;		/* attacher */
 	unsigned long offset;		/* page-aligned segment offset */
 	unsigned long npages;
@@ -113,6 +121,9 @@ enum xpmem_counter {
 	XPMEM_CNT_PERMITS,
 	XPMEM_CNT_ATTACHMENTS,
 	XPMEM_CNT_ATTACHED_PAGES,
+	XPMEM_CNT_REMOTE_PERMITS,	/* owner side */
+	XPMEM_CNT_REMOTE_ATTACHMENTS,	/* owner side */
+	XPMEM_CNT_REMOTE_COPIES,	/* attacher side: cached pages */
 	XPMEM_NR_GAUGES,
 	XPMEM_CNT_MAKES = XPMEM_NR_GAUGES,
 	XPMEM_CNT_GETS,
@@ -125,6 +136,12 @@ enum xpmem_counter {
 	XPMEM_CNT_ZAPPED_ATTACHMENTS,
 	XPMEM_CNT_MKWRITES,
 	XPMEM_CNT_NONBLOCK_REFUSED,
+	XPMEM_CNT_REMOTE_PAGES_SERVED,
+	XPMEM_CNT_REMOTE_INVALIDATES_SENT,
+	XPMEM_CNT_REMOTE_INVALIDATES_ACKED,
+	XPMEM_CNT_REMOTE_FETCHES,
+	XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED,
+	XPMEM_CNT_REMOTE_WRITEBACKS,
 	XPMEM_NR_COUNTERS,
 };
 
@@ -152,11 +169,14 @@ void xpmem_ctx_shutdown(struct xpmem_ctx *ctx);
 int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg);
 int xpmem_ioctl_remove(struct xpmem_ctx *ctx, void __user *arg);
 struct xpmem_seg *xpmem_seg_lookup(s64 segid);
+u16 xpmem_segid_node(s64 segid);
 void xpmem_seg_put(struct xpmem_seg *seg);
 void xpmem_seg_destroy(struct xpmem_seg *seg);
 void xpmem_segments_exit(void);
 
 /* permit.c */
+int xpmem_check_mode(const struct xpmem_seg *seg, u32 flags, kuid_t uid,
+		     bool in_group);
 int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg);
 int xpmem_ioctl_release(struct xpmem_ctx *ctx, void __user *arg);
 struct xpmem_ap *xpmem_ap_lookup(struct xpmem_ctx *ctx, s64 apid);
@@ -165,7 +185,26 @@ void xpmem_ap_put(struct xpmem_ap *ap);
 void xpmem_ap_revoke_locked(struct xpmem_ap *ap);
 void xpmem_ctx_release_aps(struct xpmem_ctx *ctx);
 
+int xpmem_ap_install(struct xpmem_ctx *ctx, struct xpmem_ap *ap,
+		     struct xpmem_cmd_get *cmd, void __user *arg);
+
+/* remote_client.c: the attacher's side of cross-node segments */
+extern const struct vm_operations_struct xpmem_client_vm_ops;
+int xpmem_client_get(struct xpmem_ctx *ctx, struct xpmem_cmd_get *cmd,
+		     void __user *arg);
+void xpmem_client_release(struct xpmem_ap *ap);
+int xpmem_client_attach(struct xpmem_att *att);
+int xpmem_client_bind(struct xpmem_att *att, struct file *file);
+void xpmem_client_unlink(struct xpmem_att *att);
+void xpmem_client_free(struct xpmem_att *att);
+vm_fault_t xpmem_client_fault(struct vm_fault *vmf);
+void xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
+			  unsigned long end);
+int xpmem_client_init(void);
+void xpmem_client_exit(void);
+
 /* attach.c */
+void xpmem_pgoff_unreserve(struct xpmem_att *att);
 extern const struct vm_operations_struct xpmem_vm_ops;
 int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 		       void __user *arg);
@@ -184,6 +223,16 @@ vm_fault_t xpmem_pfn_mkwrite(struct vm_fault *vmf);
 
 /* control.c: cluster control ioctls (CAP_SYS_ADMIN) */
 long xpmem_ioctl_control(unsigned int cmd, void __user *arg);
+
+/* remote_home.c: the owner's side of cross-node segments */
+int xpmem_home_init(void);
+void xpmem_home_exit(void);
+bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
+			   unsigned long last);
+void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
+			   unsigned long last);
+void xpmem_home_seg_destroy(struct xpmem_seg *seg);
+void xpmem_home_fence(u16 node);
 
 /* notifier.c */
 extern const struct mmu_interval_notifier_ops xpmem_seg_notifier_ops;

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The attacher's side of cross-node segments.
+ *
+ * A permit for a segment owned by another node asks the owner (GET); an
+ * attachment of it registers with the owner (ATTACH) and keeps a cache of
+ * page copies.  A fault fetches a batch of pages (FETCH) into the cache
+ * and maps them.  The owner's INVALIDATE drops copies (PTEs first) before
+ * it is acknowledged; xpmem_sync(ACQUIRE) drops them too, so that the next
+ * access reads the owner's current data (docs/data-model.md).
+ *
+ * Locks: the global xpmem_client_lock protects the attachment table and
+ * remote permits' lists; each attachment's cache has its own mutex, taken
+ * after mmap_lock.  Neither is taken from an MMU notifier.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "xpmem_internal.h"
+#include "transport.h"
+#include "wire.h"
+
+struct xpmem_rcache {
+	struct mutex lock;
+	struct xarray pages;		/* page index -> struct page * */
+	unsigned long gen;		/* bumped by every invalidation */
+	u64 ratt_id;			/* owner's handle */
+	u32 id;				/* our handle, in xpmem_client_atts */
+};
+
+static DEFINE_MUTEX(xpmem_client_lock);
+static DEFINE_XARRAY_ALLOC1(xpmem_client_atts);
+
+int xpmem_client_get(struct xpmem_ctx *ctx, struct xpmem_cmd_get *cmd,
+		     void __user *arg)
+{
+	struct xpmem_wire_get req = {
+		.segid = cpu_to_le64(cmd->segid),
+		.flags = cpu_to_le32(cmd->flags),
+		.uid = cpu_to_le32(from_kuid_munged(&init_user_ns,
+						    current_euid())),
+		.gid = cpu_to_le32(from_kgid_munged(&init_user_ns,
+						    current_egid())),
+	};
+	u16 node = xpmem_segid_node(cmd->segid);
+	struct xpmem_wire_get_reply rep;
+	struct xpmem_ap *ap;
+	size_t len;
+	int ret;
+
+	ret = xpmem_net_call(node, XPMEM_MSG_GET, &req, sizeof(req), &rep,
+			     sizeof(rep), &len);
+	if (ret)
+		return ret == -EHOSTDOWN ? -ENOENT : ret;
+	if (len < sizeof(rep))
+		return -EPROTO;
+	ret = le32_to_cpu(rep.status);
+	if (ret)
+		return ret;
+
+	ap = kzalloc(sizeof(*ap), GFP_KERNEL);
+	if (!ap) {
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	kref_init(&ap->kref);
+	INIT_LIST_HEAD(&ap->atts);
+	INIT_LIST_HEAD(&ap->seg_link);
+	ap->ctx = ctx;
+	ap->flags = cmd->flags;
+	ap->node = node;
+	ap->rap_id = le64_to_cpu(rep.rap_id);
+	ap->rsize = le64_to_cpu(rep.size);
+	xpmem_count_inc(XPMEM_CNT_PERMITS);
+	return xpmem_ap_install(ctx, ap, cmd, arg);
+
+err_release:
+	{
+		struct xpmem_wire_release rel = { .rap_id = rep.rap_id };
+		struct xpmem_wire_status st;
+
+		xpmem_net_call(node, XPMEM_MSG_RELEASE, &rel, sizeof(rel),
+			       &st, sizeof(st), &len);
+	}
+	return ret;
+}
+
+/* Drops cached copies of pages [first, end) after zapping their PTEs. */
+static void xpmem_rcache_drop(struct xpmem_att *att, unsigned long first,
+			      unsigned long end)
+{
+	struct xpmem_rcache *rc = att->rc;
+	struct page *page;
+	unsigned long idx;
+
+	lockdep_assert_held(&rc->lock);
+	rc->gen++;
+	if (att->mapping && att->state == XPMEM_ATT_MAPPED)
+		unmap_mapping_range(att->mapping,
+				    (loff_t)(att->pgoff + first) << PAGE_SHIFT,
+				    (loff_t)(end - first) << PAGE_SHIFT, 1);
+	xa_for_each_range(&rc->pages, idx, page, first, end - 1) {
+		xa_erase(&rc->pages, idx);
+		put_page(page);
+		xpmem_count_dec(XPMEM_CNT_REMOTE_COPIES);
+	}
+}
+
+/* The owner revoked the attachment or was fenced: SIGBUS from now on. */
+static void xpmem_client_kill(struct xpmem_att *att)
+{
+	mutex_lock(&att->rc->lock);
+	WRITE_ONCE(att->dead, true);
+	xpmem_rcache_drop(att, 0, att->npages);
+	mutex_unlock(&att->rc->lock);
+}
+
+void xpmem_client_release(struct xpmem_ap *ap)
+{
+	struct xpmem_wire_release rel = { .rap_id = cpu_to_le64(ap->rap_id) };
+	struct xpmem_wire_status st;
+	struct xpmem_att *att;
+	size_t len;
+
+	mutex_lock(&xpmem_client_lock);
+	ap->revoked = true;
+	list_for_each_entry(att, &ap->atts, ap_link)
+		if (att->state != XPMEM_ATT_GONE)
+			xpmem_client_kill(att);
+	mutex_unlock(&xpmem_client_lock);
+	xpmem_net_call(ap->node, XPMEM_MSG_RELEASE, &rel, sizeof(rel), &st,
+		       sizeof(st), &len);
+}
+
+/* Registers a new attachment with the owner; before its vma exists. */
+int xpmem_client_attach(struct xpmem_att *att)
+{
+	struct xpmem_ap *ap = att->ap;
+	struct xpmem_wire_attach req = {
+		.rap_id = cpu_to_le64(ap->rap_id),
+		.offset = cpu_to_le64(att->offset),
+		.npages = cpu_to_le64(att->npages),
+	};
+	struct xpmem_wire_attach_reply rep;
+	struct xpmem_rcache *rc;
+	size_t len;
+	u32 id;
+	int ret;
+
+	rc = kzalloc(sizeof(*rc), GFP_KERNEL);
+	if (!rc)
+		return -ENOMEM;
+	mutex_init(&rc->lock);
+	xa_init(&rc->pages);
+	ret = xa_alloc(&xpmem_client_atts, &id, NULL, xa_limit_32b,
+		       GFP_KERNEL);
+	if (ret) {
+		kfree(rc);
+		return ret;
+	}
+	rc->id = id;
+	att->rc = rc;
+	req.client_id = cpu_to_le64(id);
+
+	ret = xpmem_net_call(ap->node, XPMEM_MSG_ATTACH, &req, sizeof(req),
+			     &rep, sizeof(rep), &len);
+	if (!ret)
+		ret = len < sizeof(rep) ? -EPROTO : (int)le32_to_cpu(rep.status);
+	if (ret)
+		goto err;
+	rc->ratt_id = le64_to_cpu(rep.ratt_id);
+
+	mutex_lock(&xpmem_client_lock);
+	if (ap->revoked) {
+		mutex_unlock(&xpmem_client_lock);
+		ret = -ENOENT;
+		goto err_detach;
+	}
+	list_add_tail(&att->ap_link, &ap->atts);
+	xa_store(&xpmem_client_atts, id, att, GFP_KERNEL);
+	mutex_unlock(&xpmem_client_lock);
+	return 0;
+
+err_detach:
+	{
+		struct xpmem_wire_detach det = { .ratt_id = rep.ratt_id };
+		struct xpmem_wire_status st;
+
+		xpmem_net_call(ap->node, XPMEM_MSG_DETACH, &det, sizeof(det),
+			       &st, sizeof(st), &len);
+	}
+err:
+	xa_erase(&xpmem_client_atts, id);
+	att->rc = NULL;
+	kfree(rc);
+	return ret == -EHOSTDOWN ? -ENOENT : ret;
+}
+
+/* The attachment's last vma is gone (or it never got one). */
+void xpmem_client_unlink(struct xpmem_att *att)
+{
+	struct xpmem_rcache *rc = att->rc;
+	struct xpmem_wire_detach det = { .ratt_id = cpu_to_le64(rc->ratt_id) };
+	struct xpmem_wire_status st;
+	bool was_mapped;
+	size_t len;
+
+	mutex_lock(&xpmem_client_lock);
+	xa_erase(&xpmem_client_atts, rc->id);
+	list_del_init(&att->ap_link);
+	mutex_unlock(&xpmem_client_lock);
+
+	mutex_lock(&rc->lock);
+	was_mapped = att->state == XPMEM_ATT_MAPPED;
+	att->state = XPMEM_ATT_GONE;
+	xpmem_rcache_drop(att, 0, att->npages);
+	mutex_unlock(&rc->lock);
+
+	if (!READ_ONCE(att->dead))
+		xpmem_net_call(att->ap->node, XPMEM_MSG_DETACH, &det,
+			       sizeof(det), &st, sizeof(st), &len);
+	xpmem_pgoff_unreserve(att);
+	if (was_mapped) {
+		xpmem_count_dec(XPMEM_CNT_ATTACHMENTS);
+		xpmem_count_add(XPMEM_CNT_ATTACHED_PAGES, -(long)att->npages);
+	}
+}
+
+void xpmem_client_free(struct xpmem_att *att)
+{
+	if (att->rc) {
+		xa_destroy(&att->rc->pages);
+		kfree(att->rc);
+	}
+}
+
+/* Binds the attachment to the vma being created by xpmem_mmap(). */
+int xpmem_client_bind(struct xpmem_att *att, struct file *file)
+{
+	int ret = 0;
+
+	mutex_lock(&att->rc->lock);
+	if (att->state != XPMEM_ATT_PENDING || att->dead)
+		ret = att->dead ? -ENOENT : -EINVAL;
+	else
+		att->state = XPMEM_ATT_MAPPED;
+	att->mapping = file->f_mapping;
+	mutex_unlock(&att->rc->lock);
+	return ret;
+}
+
+/* Fetches pages [first, first + n) from the owner into the cache. */
+static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
+			      unsigned int n)
+{
+	struct xpmem_rcache *rc = att->rc;
+	struct xpmem_wire_fetch req = {
+		.ratt_id = cpu_to_le64(rc->ratt_id),
+		.first = cpu_to_le64(first),
+		.npages = cpu_to_le32(n),
+	};
+	struct xpmem_wire_fetch_reply *rep;
+	size_t max = sizeof(*rep) + ((size_t)n << PAGE_SHIFT), len;
+	struct page *pages[XPMEM_FETCH_MAX_PAGES];
+	unsigned int i, got = 0;
+	unsigned long gen;
+	int ret;
+
+	rep = kvmalloc(max, GFP_KERNEL);
+	if (!rep)
+		return -ENOMEM;
+	mutex_lock(&rc->lock);
+	gen = rc->gen;
+	mutex_unlock(&rc->lock);
+
+	xpmem_count_inc(XPMEM_CNT_REMOTE_FETCHES);
+	ret = xpmem_net_call(att->ap->node, XPMEM_MSG_FETCH, &req, sizeof(req),
+			     rep, max, &len);
+	if (ret)
+		goto out;
+	ret = len < sizeof(*rep) ? -EPROTO : (int)le32_to_cpu(rep->status);
+	if (ret)
+		goto out;
+	got = le32_to_cpu(rep->npages);
+	ret = -EPROTO;
+	if (!got || got > n || len < sizeof(*rep) + ((size_t)got << PAGE_SHIFT))
+		goto out;
+
+	ret = -ENOMEM;
+	for (i = 0; i < got; i++) {
+		pages[i] = alloc_page(GFP_HIGHUSER);
+		if (!pages[i])
+			break;
+		memcpy_to_page(pages[i], 0,
+			       (void *)(rep + 1) + ((size_t)i << PAGE_SHIFT),
+			       PAGE_SIZE);
+	}
+	got = i;
+	if (!got)
+		goto out;
+
+	mutex_lock(&rc->lock);
+	/* An invalidation raced with the fetch: the data may be stale. */
+	ret = rc->gen == gen && !att->dead ? 0 : -EAGAIN;
+	for (i = 0; i < got; i++) {
+		if (!ret && !xa_load(&rc->pages, first + i) &&
+		    !xa_err(xa_store(&rc->pages, first + i, pages[i],
+				     GFP_KERNEL))) {
+			xpmem_count_inc(XPMEM_CNT_REMOTE_COPIES);
+			continue;
+		}
+		put_page(pages[i]);
+	}
+	mutex_unlock(&rc->lock);
+out:
+	kvfree(rep);
+	return ret;
+}
+
+vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct xpmem_att *att = vma->vm_private_data;
+	struct xpmem_rcache *rc = att->rc;
+	unsigned long idx = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+	unsigned long first = rounddown(idx, XPMEM_FETCH_MAX_PAGES);
+	unsigned int n = min_t(unsigned long, XPMEM_FETCH_MAX_PAGES,
+			       att->npages - first);
+	struct page *page;
+	vm_fault_t ret;
+	int tries, err = 0;
+
+	xpmem_count_inc(XPMEM_CNT_FAULTS);
+	for (tries = 0; tries < 8; tries++) {
+		if (READ_ONCE(att->dead))
+			return VM_FAULT_SIGBUS;
+		mutex_lock(&rc->lock);
+		page = xa_load(&rc->pages, idx);
+		if (page) {
+			/* Copies are read-only until writes are supported. */
+			ret = vmf_insert_pfn_prot(vma, vmf->address & PAGE_MASK,
+						  page_to_pfn(page),
+						  vma->vm_page_prot);
+			mutex_unlock(&rc->lock);
+			xpmem_count_inc(XPMEM_CNT_FAULT_PAGES);
+			return ret;
+		}
+		mutex_unlock(&rc->lock);
+		err = xpmem_client_fetch(att, first, n);
+		if (err && err != -EAGAIN)
+			break;
+	}
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+static struct xpmem_att *xpmem_client_lookup(u64 id)
+{
+	struct xpmem_att *att;
+
+	if (!id || id > U32_MAX)
+		return NULL;
+	mutex_lock(&xpmem_client_lock);
+	att = xa_load(&xpmem_client_atts, id);
+	if (att && !kref_get_unless_zero(&att->kref))
+		att = NULL;
+	mutex_unlock(&xpmem_client_lock);
+	return att;
+}
+
+static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
+{
+	const struct xpmem_wire_invalidate *req = rx->payload;
+	struct xpmem_wire_status st = {};
+	struct xpmem_att *att;
+	u64 first, n;
+
+	xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED);
+	if (rx->len < sizeof(*req)) {
+		st.status = cpu_to_le32(-EINVAL);
+		goto reply;
+	}
+	att = xpmem_client_lookup(le64_to_cpu(req->client_id));
+	if (!att)	/* already detached: nothing cached */
+		goto reply;
+	first = le64_to_cpu(req->first);
+	n = le64_to_cpu(req->npages);
+	if (att->ap->node == rx->src_node && first < att->npages) {
+		n = min(n, att->npages - first);
+		mutex_lock(&att->rc->lock);
+		xpmem_rcache_drop(att, first, first + n);
+		mutex_unlock(&att->rc->lock);
+	}
+	xpmem_att_put(att);
+reply:
+	xpmem_net_reply(rx, &st, sizeof(st));
+}
+
+static void xpmem_client_on_revoke(struct xpmem_net_rx *rx)
+{
+	const struct xpmem_wire_revoke *req = rx->payload;
+	struct xpmem_wire_status st = {};
+	struct xpmem_att *att = NULL;
+
+	if (rx->len >= sizeof(*req))
+		att = xpmem_client_lookup(le64_to_cpu(req->client_id));
+	if (att && att->ap->node == rx->src_node)
+		xpmem_client_kill(att);
+	if (att)
+		xpmem_att_put(att);
+	xpmem_net_reply(rx, &st, sizeof(st));
+}
+
+/* xpmem_sync(ACQUIRE): forget every copy of [start, end) of @att. */
+void xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
+			  unsigned long end)
+{
+	mutex_lock(&att->rc->lock);
+	xpmem_rcache_drop(att, first, end);
+	mutex_unlock(&att->rc->lock);
+}
+
+/* A fenced node: its segments' attachments fail, its copies go away. */
+static void xpmem_client_fence(u16 node)
+{
+	struct xpmem_att *att;
+	unsigned long id;
+
+	xa_for_each(&xpmem_client_atts, id, att) {
+		att = xpmem_client_lookup(id);
+		if (!att)
+			continue;
+		if (att->ap->node == node)
+			xpmem_client_kill(att);
+		xpmem_att_put(att);
+	}
+}
+
+static void xpmem_remote_fence(u16 node)
+{
+	xpmem_client_fence(node);
+	xpmem_home_fence(node);
+}
+
+int xpmem_client_init(void)
+{
+	xpmem_net_register(XPMEM_MSG_INVALIDATE, xpmem_client_on_invalidate);
+	xpmem_net_register(XPMEM_MSG_REVOKE, xpmem_client_on_revoke);
+	xpmem_net_set_fence_cb(xpmem_remote_fence);
+	return 0;
+}
+
+void xpmem_client_exit(void)
+{
+	WARN_ON(!xa_empty(&xpmem_client_atts));
+}

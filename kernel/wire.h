@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * wire.h - payloads of the cross-node segment protocol (docs/protocol.md).
+ * Little-endian, fixed width, no implicit padding.  Every reply starts
+ * with a status: 0 or a negative errno.
+ *
+ * Identities: uid and gid travel as ids of the initial user namespace;
+ * the cluster is assumed to share one uid/gid space (as NFS and Slurm
+ * assume).  The owner checks them against the segment's mode.
+ */
+#ifndef XPMEM_WIRE_H
+#define XPMEM_WIRE_H
+
+#include <linux/types.h>
+
+struct xpmem_wire_status {
+	__le32 status;
+	__le32 reserved;
+};
+
+/* GET: attacher -> owner */
+struct xpmem_wire_get {
+	__le64 segid;
+	__le32 flags;		/* XPMEM_UAPI_RDONLY / _RDWR */
+	__le32 uid;
+	__le32 gid;
+	__le32 reserved;
+};
+
+struct xpmem_wire_get_reply {
+	__le32 status;
+	__le32 reserved;
+	__le64 rap_id;		/* owner's handle of the remote permit */
+	__le64 size;		/* segment size in bytes */
+};
+
+/* RELEASE: attacher -> owner */
+struct xpmem_wire_release {
+	__le64 rap_id;
+};
+
+/* ATTACH: attacher -> owner; the owner starts tracking copies */
+struct xpmem_wire_attach {
+	__le64 rap_id;
+	__le64 offset;		/* page aligned, bytes */
+	__le64 npages;
+	__le64 client_id;	/* attacher's handle, named in INVALIDATE */
+};
+
+struct xpmem_wire_attach_reply {
+	__le32 status;
+	__le32 reserved;
+	__le64 ratt_id;		/* owner's handle of the remote attachment */
+};
+
+/* DETACH: attacher -> owner */
+struct xpmem_wire_detach {
+	__le64 ratt_id;
+};
+
+/* FETCH: attacher -> owner: page contents, recorded as copies */
+struct xpmem_wire_fetch {
+	__le64 ratt_id;
+	__le64 first;		/* page index within the attachment */
+	__le32 npages;
+	__le32 reserved;
+};
+
+struct xpmem_wire_fetch_reply {
+	__le32 status;
+	__le32 npages;		/* pages of data that follow */
+	/* u8 data[npages][PAGE_SIZE] */
+};
+
+/* INVALIDATE: owner -> attacher: drop copies, then reply */
+struct xpmem_wire_invalidate {
+	__le64 client_id;
+	__le64 first;		/* page index within the attachment */
+	__le64 npages;
+};
+
+/* REVOKE: owner -> attacher: the permit or segment is gone */
+struct xpmem_wire_revoke {
+	__le64 client_id;
+};
+
+#define XPMEM_FETCH_MAX_PAGES	16
+
+#endif /* XPMEM_WIRE_H */
