@@ -47,6 +47,18 @@ int xpmem_release(xpmem_apid_t apid);
 void *xpmem_attach(struct xpmem_addr addr, size_t size, void *vaddr);
 int xpmem_detach(void *vaddr);
 
+/*
+ * Extension: data consistency of attachments of another node's segment
+ * (see xpmem_sync(3)).  ACQUIRE: later reads see the owner's data as of
+ * now.  RELEASE: this node's writes reach the owner.  On attachments of a
+ * segment of the same node both are no-ops (memory is coherent).
+ */
+#define XPMEM_SYNC_ACQUIRE	0x1
+#define XPMEM_SYNC_RELEASE	0x2
+#define XPMEM_HAVE_SYNC		1
+
+int xpmem_sync(void *vaddr, size_t size, int flags);
+
 #ifdef __cplusplus
 }
 #endif

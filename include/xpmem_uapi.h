@@ -106,6 +106,17 @@ struct xpmem_cmd_ping {
 	__u64 rtt_ns;		/* out: round trip time */
 };
 
+/* xpmem_cmd_sync.flags */
+#define XPMEM_UAPI_SYNC_ACQUIRE	0x1
+#define XPMEM_UAPI_SYNC_RELEASE	0x2
+
+struct xpmem_cmd_sync {
+	__u64 vaddr;		/* in: start, inside one attachment */
+	__u64 size;		/* in: bytes, may extend past it: clipped */
+	__u32 flags;		/* in: ACQUIRE and/or RELEASE */
+	__u32 reserved;		/* must be 0 */
+};
+
 #define XPMEM_IOC_MAGIC		'X'
 #define XPMEM_IOC_VERSION	_IOR(XPMEM_IOC_MAGIC, 0x00, __u32)
 #define XPMEM_IOC_MAKE		_IOWR(XPMEM_IOC_MAGIC, 0x01, struct xpmem_cmd_make)
@@ -114,6 +125,7 @@ struct xpmem_cmd_ping {
 #define XPMEM_IOC_RELEASE	_IOW(XPMEM_IOC_MAGIC, 0x04, struct xpmem_cmd_release)
 #define XPMEM_IOC_ATTACH	_IOWR(XPMEM_IOC_MAGIC, 0x05, struct xpmem_cmd_attach)
 #define XPMEM_IOC_DETACH	_IOW(XPMEM_IOC_MAGIC, 0x06, struct xpmem_cmd_detach)
+#define XPMEM_IOC_SYNC		_IOW(XPMEM_IOC_MAGIC, 0x07, struct xpmem_cmd_sync)
 #define XPMEM_IOC_SET_NODE	_IOW(XPMEM_IOC_MAGIC, 0x10, struct xpmem_cmd_node)
 #define XPMEM_IOC_ADD_PEER	_IOW(XPMEM_IOC_MAGIC, 0x11, struct xpmem_cmd_peer)
 #define XPMEM_IOC_DEL_PEER	_IOW(XPMEM_IOC_MAGIC, 0x12, struct xpmem_cmd_peer)

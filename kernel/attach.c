@@ -353,6 +353,47 @@ int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 	return vm_munmap(start, len);
 }
 
+/*
+ * xpmem_sync(): attachments of this node's segments are coherent (no-op);
+ * for another node's segment, ACQUIRE drops the cached copies so that the
+ * next access fetches the owner's current data.  Copies are read-only, so
+ * RELEASE has nothing to write back yet.
+ */
+int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg)
+{
+	struct xpmem_cmd_sync cmd;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long first, end;
+	struct xpmem_att *att;
+	int ret = -EINVAL;
+
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	if (cmd.reserved || !cmd.flags ||
+	    (cmd.flags & ~(XPMEM_UAPI_SYNC_ACQUIRE | XPMEM_UAPI_SYNC_RELEASE)) ||
+	    cmd.vaddr >= TASK_SIZE)
+		return -EINVAL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, cmd.vaddr);
+	if (!vma || (vma->vm_ops != &xpmem_vm_ops &&
+		     vma->vm_ops != &xpmem_client_vm_ops) ||
+	    vma->vm_file->private_data != ctx)
+		goto out;
+	att = vma->vm_private_data;
+	ret = 0;
+	if (!att->rc || !(cmd.flags & XPMEM_UAPI_SYNC_ACQUIRE))
+		goto out;
+	first = (cmd.vaddr - vma->vm_start) >> PAGE_SHIFT;
+	end = cmd.size > vma->vm_end - cmd.vaddr ? vma_pages(vma) :
+	      (PAGE_ALIGN(cmd.vaddr + cmd.size) - vma->vm_start) >> PAGE_SHIFT;
+	xpmem_client_acquire(att, first, end);
+out:
+	mmap_read_unlock(mm);
+	return ret;
+}
+
 int xpmem_attach_init(void)
 {
 	return 0;

@@ -62,6 +62,8 @@ static long xpmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return xpmem_ioctl_attach(ctx, file, uarg);
 	case XPMEM_IOC_DETACH:
 		return xpmem_ioctl_detach(ctx, uarg);
+	case XPMEM_IOC_SYNC:
+		return xpmem_ioctl_sync(ctx, uarg);
 	case XPMEM_IOC_SET_NODE:
 	case XPMEM_IOC_ADD_PEER:
 	case XPMEM_IOC_DEL_PEER:

@@ -209,6 +209,7 @@ extern const struct vm_operations_struct xpmem_vm_ops;
 int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 		       void __user *arg);
 int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg);
+int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg);
 int xpmem_mmap(struct file *file, struct vm_area_struct *vma);
 unsigned long xpmem_get_unmapped_area(struct file *file, unsigned long addr,
 				      unsigned long len, unsigned long pgoff,

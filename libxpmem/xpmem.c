@@ -142,3 +142,17 @@ XPMEM_EXPORT int xpmem_detach(void *vaddr)
 	cmd.vaddr = (uintptr_t)vaddr;
 	return xpmem_cmd(XPMEM_IOC_DETACH, &cmd);
 }
+
+XPMEM_EXPORT int xpmem_sync(void *vaddr, size_t size, int flags)
+{
+	struct xpmem_cmd_sync cmd = { 0 };
+
+	if (flags == 0 || (flags & ~(XPMEM_SYNC_ACQUIRE | XPMEM_SYNC_RELEASE))) {
+		errno = EINVAL;
+		return -1;
+	}
+	cmd.vaddr = (uintptr_t)vaddr;
+	cmd.size = size;
+	cmd.flags = (uint32_t)flags;
+	return xpmem_cmd(XPMEM_IOC_SYNC, &cmd);
+}

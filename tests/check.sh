@@ -72,7 +72,7 @@ kernel_pass() {
 # iterations of the leak loop there.
 kernel_pass "$stock_kver" stock 1000 --kernel stock
 if [[ -n $debug_kver ]]; then
-	kernel_pass "$debug_kver" debug 100 --kernel debug --cpus 2
+	kernel_pass "$debug_kver" debug 100 --kernel debug --cpus 1
 else
 	echo "check: no debug kernel installed (../shared/debug-kernel); debug pass SKIPPED"
 fi

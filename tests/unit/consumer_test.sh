@@ -68,7 +68,7 @@ soname=$(readelf -d "$libdir/libxpmem.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\].*
 [ "$soname" = libxpmem.so.0 ] && ok "SONAME $soname" || fail "SONAME '$soname'"
 
 # Exactly the API is exported: nothing internal leaks.
-expected="xpmem_attach xpmem_detach xpmem_get xpmem_init xpmem_make xpmem_release xpmem_remove xpmem_version"
+expected="xpmem_attach xpmem_detach xpmem_get xpmem_init xpmem_make xpmem_release xpmem_remove xpmem_sync xpmem_version"
 exported=$(nm -D --defined-only "$libdir/libxpmem.so.0" | awk '{print $3}' | sort | tr '\n' ' ' | sed 's/ $//')
 if [ "$exported" = "$expected" ]; then ok "exported: $exported"
 else fail "exported symbols: '$exported', expected '$expected'"; fi

@@ -345,6 +345,34 @@ static void test_detach_passes_command(void **state)
 	assert_int_equal(LAST(xpmem_cmd_detach)->vaddr, 0x7f0000201234);
 }
 
+static void test_sync_passes_command(void **state)
+{
+	(void)state;
+	assert_int_equal(xpmem_sync((void *)0x7f0000203000, 8192,
+				    XPMEM_SYNC_ACQUIRE | XPMEM_SYNC_RELEASE), 0);
+	assert_int_equal(fake.last_request, XPMEM_IOC_SYNC);
+	assert_int_equal(LAST(xpmem_cmd_sync)->vaddr, 0x7f0000203000);
+	assert_int_equal(LAST(xpmem_cmd_sync)->size, 8192);
+	assert_int_equal(LAST(xpmem_cmd_sync)->flags,
+			 XPMEM_UAPI_SYNC_ACQUIRE | XPMEM_UAPI_SYNC_RELEASE);
+	assert_int_equal(LAST(xpmem_cmd_sync)->reserved, 0);
+}
+
+static void test_sync_invalid_flags(void **state)
+{
+	static const int bad[] = { 0, 4, 0x100, -1 };
+	size_t i;
+
+	(void)state;
+	fake.last_request = 0;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		assert_int_equal(xpmem_sync((void *)0x1000, 4096, bad[i]), -1);
+		assert_int_equal(errno, EINVAL);
+	}
+	assert_int_equal(fake.last_request, 0);
+}
+
 /* ---- errno from the driver comes back unchanged, from every call ---- */
 
 static void test_kernel_errno_unchanged(void **state)
@@ -446,6 +474,8 @@ int main(void)
 		T(test_attach_large_offset),
 		T(test_attach_invalid_arguments),
 		T(test_detach_passes_command),
+		T(test_sync_passes_command),
+		T(test_sync_invalid_flags),
 		T(test_kernel_errno_unchanged),
 		T(test_calls_without_device),
 	};
