@@ -141,8 +141,11 @@ IT_API void fi_gauges_read(long long g[5])
 		g[i] = it_counter(fi_gauges[i]);
 }
 
-/* Wait up to ms for every gauge to read 0; prints leftovers, returns 0/-1. */
-IT_API int fi_gauges_settle(long ms)
+/*
+ * Wait up to ms for every gauge to read 0 (contexts: own, the caller's
+ * own opens of the device); prints leftovers, returns 0/-1.
+ */
+IT_API int fi_gauges_settle(long ms, long long own)
 {
 	long long g[5];
 	long waited;
@@ -151,7 +154,7 @@ IT_API int fi_gauges_settle(long ms)
 	for (waited = 0;; waited += 100) {
 		fi_gauges_read(g);
 		for (i = left = 0; i < 5; i++)
-			left |= g[i] != 0;
+			left |= g[i] != (i == 0 ? own : 0);
 		if (!left || waited >= ms)
 			break;
 		it_msleep(100);
