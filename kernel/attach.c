@@ -138,6 +138,7 @@ const struct vm_operations_struct xpmem_client_vm_ops = {
 	.close = xpmem_vma_close,
 	.may_split = xpmem_vma_may_split,
 	.fault = xpmem_client_fault,
+	.pfn_mkwrite = xpmem_client_pfn_mkwrite,
 };
 
 static struct xpmem_att *xpmem_att_by_pgoff(unsigned long pgoff)
@@ -265,8 +266,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	att->ctx = ctx;
 	att->offset = start;
 	att->npages = len >> PAGE_SHIFT;
-	/* Copies of remote pages are read-only until write-back exists. */
-	att->writable = seg && ap->flags == XPMEM_UAPI_RDWR;
+	att->writable = ap->flags == XPMEM_UAPI_RDWR;
 	att->state = XPMEM_ATT_PENDING;
 
 	/* Reserve npages plus slack to align the offset like the owner. */
@@ -355,9 +355,9 @@ int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 
 /*
  * xpmem_sync(): attachments of this node's segments are coherent (no-op);
- * for another node's segment, ACQUIRE drops the cached copies so that the
- * next access fetches the owner's current data.  Copies are read-only, so
- * RELEASE has nothing to write back yet.
+ * for another node's segment, RELEASE writes this node's changes back to
+ * the owner and ACQUIRE (which releases first) drops the cached copies so
+ * that the next access fetches the owner's current data.
  */
 int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg)
 {
@@ -383,12 +383,15 @@ int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg)
 		goto out;
 	att = vma->vm_private_data;
 	ret = 0;
-	if (!att->rc || !(cmd.flags & XPMEM_UAPI_SYNC_ACQUIRE))
+	if (!att->rc)
 		goto out;
 	first = (cmd.vaddr - vma->vm_start) >> PAGE_SHIFT;
 	end = cmd.size > vma->vm_end - cmd.vaddr ? vma_pages(vma) :
 	      (PAGE_ALIGN(cmd.vaddr + cmd.size) - vma->vm_start) >> PAGE_SHIFT;
-	xpmem_client_acquire(att, first, end);
+	if (cmd.flags & XPMEM_UAPI_SYNC_ACQUIRE)
+		ret = xpmem_client_acquire(att, first, end);
+	else
+		ret = xpmem_client_release_range(att, first, end);
 out:
 	mmap_read_unlock(mm);
 	return ret;

@@ -20,6 +20,7 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_REMOTE_PERMITS] = "remote_permits",
 	[XPMEM_CNT_REMOTE_ATTACHMENTS] = "remote_attachments",
 	[XPMEM_CNT_REMOTE_COPIES] = "remote_copies",
+	[XPMEM_CNT_REMOTE_TWINS] = "remote_twins",
 	[XPMEM_CNT_MAKES] = "makes",
 	[XPMEM_CNT_GETS] = "gets",
 	[XPMEM_CNT_ATTACHES] = "attaches",

@@ -22,14 +22,6 @@
 #include "transport.h"
 #include "wire.h"
 
-struct xpmem_rcache {
-	struct mutex lock;
-	struct xarray pages;		/* page index -> struct page * */
-	unsigned long gen;		/* bumped by every invalidation */
-	u64 ratt_id;			/* owner's handle */
-	u32 id;				/* our handle, in xpmem_client_atts */
-};
-
 static DEFINE_MUTEX(xpmem_client_lock);
 static DEFINE_XARRAY_ALLOC1(xpmem_client_atts);
 
@@ -87,22 +79,43 @@ err_release:
 	return ret;
 }
 
-/* Drops cached copies of pages [first, end) after zapping their PTEs. */
-static void xpmem_rcache_drop(struct xpmem_att *att, unsigned long first,
-			      unsigned long end)
+/* Removes the attacher's PTEs of pages [first, end). */
+void xpmem_client_zap_locked(struct xpmem_att *att, unsigned long first,
+			     unsigned long end)
 {
-	struct xpmem_rcache *rc = att->rc;
-	struct page *page;
-	unsigned long idx;
-
-	lockdep_assert_held(&rc->lock);
-	rc->gen++;
+	lockdep_assert_held(&att->rc->lock);
 	if (att->mapping && att->state == XPMEM_ATT_MAPPED)
 		unmap_mapping_range(att->mapping,
 				    (loff_t)(att->pgoff + first) << PAGE_SHIFT,
 				    (loff_t)(end - first) << PAGE_SHIFT, 1);
+}
+
+/*
+ * Drops cached copies of pages [first, end) after zapping their PTEs.
+ * Changes not yet released are kept for the next release if @keep_dirty
+ * (the owner's page moved or went away; the write-back finds the page
+ * at the owner's address then), discarded otherwise.
+ */
+static void xpmem_rcache_drop(struct xpmem_att *att, unsigned long first,
+			      unsigned long end, bool keep_dirty)
+{
+	struct xpmem_rcache *rc = att->rc;
+	struct page *page, *twin;
+	unsigned long idx;
+
+	lockdep_assert_held(&rc->lock);
+	rc->gen++;
+	xpmem_client_zap_locked(att, first, end);
 	xa_for_each_range(&rc->pages, idx, page, first, end - 1) {
 		xa_erase(&rc->pages, idx);
+		twin = xa_erase(&rc->twins, idx);
+		if (twin && keep_dirty &&
+		    xpmem_client_keep_dirty_locked(rc, idx, page, twin))
+			continue;
+		if (twin) {
+			put_page(twin);
+			xpmem_count_dec(XPMEM_CNT_REMOTE_TWINS);
+		}
 		put_page(page);
 		xpmem_count_dec(XPMEM_CNT_REMOTE_COPIES);
 	}
@@ -113,7 +126,8 @@ static void xpmem_client_kill(struct xpmem_att *att)
 {
 	mutex_lock(&att->rc->lock);
 	WRITE_ONCE(att->dead, true);
-	xpmem_rcache_drop(att, 0, att->npages);
+	xpmem_rcache_drop(att, 0, att->npages, false);
+	xpmem_client_discard_dirty_locked(att->rc);
 	mutex_unlock(&att->rc->lock);
 }
 
@@ -154,6 +168,8 @@ int xpmem_client_attach(struct xpmem_att *att)
 		return -ENOMEM;
 	mutex_init(&rc->lock);
 	xa_init(&rc->pages);
+	xa_init(&rc->twins);
+	INIT_LIST_HEAD(&rc->dirty);
 	ret = xa_alloc(&xpmem_client_atts, &id, NULL, xa_limit_32b,
 		       GFP_KERNEL);
 	if (ret) {
@@ -207,6 +223,10 @@ void xpmem_client_unlink(struct xpmem_att *att)
 	bool was_mapped;
 	size_t len;
 
+	/* Detach implies release. */
+	if (!READ_ONCE(att->dead))
+		xpmem_client_release_range(att, 0, att->npages);
+
 	mutex_lock(&xpmem_client_lock);
 	xa_erase(&xpmem_client_atts, rc->id);
 	list_del_init(&att->ap_link);
@@ -215,7 +235,8 @@ void xpmem_client_unlink(struct xpmem_att *att)
 	mutex_lock(&rc->lock);
 	was_mapped = att->state == XPMEM_ATT_MAPPED;
 	att->state = XPMEM_ATT_GONE;
-	xpmem_rcache_drop(att, 0, att->npages);
+	xpmem_rcache_drop(att, 0, att->npages, false);
+	xpmem_client_discard_dirty_locked(rc);
 	mutex_unlock(&rc->lock);
 
 	if (!READ_ONCE(att->dead))
@@ -232,6 +253,7 @@ void xpmem_client_free(struct xpmem_att *att)
 {
 	if (att->rc) {
 		xa_destroy(&att->rc->pages);
+		xa_destroy(&att->rc->twins);
 		kfree(att->rc);
 	}
 }
@@ -339,10 +361,7 @@ vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
 		mutex_lock(&rc->lock);
 		page = xa_load(&rc->pages, idx);
 		if (page) {
-			/* Copies are read-only until writes are supported. */
-			ret = vmf_insert_pfn_prot(vma, vmf->address & PAGE_MASK,
-						  page_to_pfn(page),
-						  vma->vm_page_prot);
+			ret = xpmem_client_map_locked(vmf, page, idx);
 			mutex_unlock(&rc->lock);
 			xpmem_count_inc(XPMEM_CNT_FAULT_PAGES);
 			return ret;
@@ -389,7 +408,7 @@ static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
 	if (att->ap->node == rx->src_node && first < att->npages) {
 		n = min(n, att->npages - first);
 		mutex_lock(&att->rc->lock);
-		xpmem_rcache_drop(att, first, first + n);
+		xpmem_rcache_drop(att, first, first + n, true);
 		mutex_unlock(&att->rc->lock);
 	}
 	xpmem_att_put(att);
@@ -412,13 +431,19 @@ static void xpmem_client_on_revoke(struct xpmem_net_rx *rx)
 	xpmem_net_reply(rx, &st, sizeof(st));
 }
 
-/* xpmem_sync(ACQUIRE): forget every copy of [start, end) of @att. */
-void xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
-			  unsigned long end)
+/*
+ * xpmem_sync(ACQUIRE): forget every copy of [first, end) of @att, after
+ * releasing this node's changes there (so they are not lost).
+ */
+int xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
+			 unsigned long end)
 {
+	int ret = xpmem_client_release_range(att, first, end);
+
 	mutex_lock(&att->rc->lock);
-	xpmem_rcache_drop(att, first, end);
+	xpmem_rcache_drop(att, first, end, true);
 	mutex_unlock(&att->rc->lock);
+	return ret;
 }
 
 /* A fenced node: its segments' attachments fail, its copies go away. */

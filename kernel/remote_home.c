@@ -307,8 +307,19 @@ static void xpmem_home_detach(struct xpmem_net_rx *rx)
  * runs under seg->lock, which holds off the invalidation (and so the
  * freeing) of the pages being read.
  */
-static int xpmem_home_copy_out(struct xpmem_ratt *ratt, unsigned long first,
-			       unsigned long n, void *buf)
+typedef void (*xpmem_home_access_t)(struct xpmem_ratt *ratt,
+				    unsigned long first, unsigned long n,
+				    unsigned long *pfns, void *arg);
+
+/*
+ * Resolves @n pages of the owner's memory at attachment page @first
+ * (writable if @write) without pinning, and runs @access on them under
+ * seg->lock, which holds off their invalidation (and so their freeing).
+ * Returns the number of pages accessed or an errno.
+ */
+static int xpmem_home_access(struct xpmem_ratt *ratt, unsigned long first,
+			     unsigned long n, bool write,
+			     xpmem_home_access_t access, void *arg)
 {
 	struct xpmem_seg *seg = ratt->rap->seg;
 	unsigned long pfns[XPMEM_FETCH_MAX_PAGES];
@@ -318,9 +329,9 @@ static int xpmem_home_copy_out(struct xpmem_ratt *ratt, unsigned long first,
 	struct hmm_range range = {
 		.notifier = &seg->notifier,
 		.hmm_pfns = pfns,
-		.default_flags = HMM_PFN_REQ_FAULT,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (write ? HMM_PFN_REQ_WRITE : 0),
 	};
-	unsigned long i;
 	int ret;
 
 	if (!mmget_not_zero(mm))
@@ -354,15 +365,99 @@ again:
 		ret = -ENOENT;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		memcpy_from_page(buf + (i << PAGE_SHIFT),
-				 hmm_pfn_to_page(pfns[i]), 0, PAGE_SIZE);
-	bitmap_set(ratt->copies, first, n);
+	access(ratt, first, n, pfns, arg);
 	mutex_unlock(&seg->lock);
 	ret = n;
 out:
 	mmput_async(mm);
 	return ret;
+}
+
+/* FETCH: copy the pages out and record the copies in the directory. */
+static void xpmem_home_copy_out(struct xpmem_ratt *ratt, unsigned long first,
+				unsigned long n, unsigned long *pfns, void *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		memcpy_from_page(buf + (i << PAGE_SHIFT),
+				 hmm_pfn_to_page(pfns[i]), 0, PAGE_SIZE);
+	bitmap_set(ratt->copies, first, n);
+}
+
+struct xpmem_runs {
+	const struct xpmem_wire_run *run;
+	u32 nruns;
+};
+
+/* WRITEBACK: apply the attacher's runs of changed bytes to the page. */
+static void xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
+			     unsigned long n, unsigned long *pfns, void *arg)
+{
+	struct xpmem_runs *r = arg;
+	const struct xpmem_wire_run *run = r->run;
+	char *dst = kmap_local_page(hmm_pfn_to_page(pfns[0]));
+	u32 i;
+
+	for (i = 0; i < r->nruns; i++) {
+		u16 off = le16_to_cpu(run->offset), len = le16_to_cpu(run->len);
+
+		memcpy(dst + off, run + 1, len);
+		run = (const void *)(run + 1) + len;
+	}
+	kunmap_local(dst);
+}
+
+/* Checks that the runs lie inside one page and inside the message. */
+static int xpmem_runs_check(const struct xpmem_wire_run *run, u32 nruns,
+			    size_t bytes)
+{
+	u32 i;
+
+	for (i = 0; i < nruns; i++) {
+		u16 off, len;
+
+		if (bytes < sizeof(*run))
+			return -EINVAL;
+		off = le16_to_cpu(run->offset);
+		len = le16_to_cpu(run->len);
+		if (!len || off + len > PAGE_SIZE ||
+		    bytes - sizeof(*run) < len)
+			return -EINVAL;
+		bytes -= sizeof(*run) + len;
+		run = (const void *)(run + 1) + len;
+	}
+	return 0;
+}
+
+static void xpmem_home_writeback(struct xpmem_net_rx *rx)
+{
+	const struct xpmem_wire_writeback *req = rx->payload;
+	struct xpmem_ratt *ratt;
+	struct xpmem_runs runs;
+	u64 page;
+	int ret;
+
+	if (rx->len < sizeof(*req))
+		return xpmem_reply_status(rx, -EINVAL);
+	ratt = xpmem_home_lookup(&xpmem_ratts, le64_to_cpu(req->ratt_id),
+				 rx->src_node);
+	if (!ratt)
+		return xpmem_reply_status(rx, -ENOENT);
+	page = le64_to_cpu(req->page);
+	runs.run = (const void *)(req + 1);
+	runs.nruns = le32_to_cpu(req->nruns);
+	if (ratt->rap->flags != XPMEM_UAPI_RDWR)
+		ret = -EACCES;
+	else if (page >= ratt->npages ||
+		 xpmem_runs_check(runs.run, runs.nruns, rx->len - sizeof(*req)))
+		ret = -EINVAL;
+	else
+		ret = xpmem_home_access(ratt, page, 1, true, xpmem_home_apply,
+					&runs);
+	kref_put(&ratt->kref, xpmem_ratt_free);
+	xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
+	xpmem_reply_status(rx, ret < 0 ? ret : 0);
 }
 
 static void xpmem_home_fetch(struct xpmem_net_rx *rx)
@@ -393,7 +488,8 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		kref_put(&ratt->kref, xpmem_ratt_free);
 		return xpmem_reply_status(rx, -ENOMEM);
 	}
-	ret = xpmem_home_copy_out(ratt, first, n, rep + 1);
+	ret = xpmem_home_access(ratt, first, n, false, xpmem_home_copy_out,
+				rep + 1);
 	kref_put(&ratt->kref, xpmem_ratt_free);
 	if (ret < 0) {
 		kvfree(rep);
@@ -540,6 +636,7 @@ int xpmem_home_init(void)
 	xpmem_net_register(XPMEM_MSG_ATTACH, xpmem_home_attach);
 	xpmem_net_register(XPMEM_MSG_DETACH, xpmem_home_detach);
 	xpmem_net_register(XPMEM_MSG_FETCH, xpmem_home_fetch);
+	xpmem_net_register(XPMEM_MSG_WRITEBACK, xpmem_home_writeback);
 	return 0;
 }
 

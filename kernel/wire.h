@@ -84,6 +84,24 @@ struct xpmem_wire_revoke {
 	__le64 client_id;
 };
 
+/*
+ * WRITEBACK: attacher -> owner at release: the bytes of one page that the
+ * attacher changed since it copied the page (diff against its twin), as
+ * runs.  Disjoint bytes written by the owner and by attachers all survive.
+ */
+struct xpmem_wire_writeback {
+	__le64 ratt_id;
+	__le64 page;		/* page index within the attachment */
+	__le32 nruns;
+	__le32 reserved;
+	/* struct xpmem_wire_run runs[nruns], each followed by len bytes */
+};
+
+struct xpmem_wire_run {
+	__le16 offset;		/* within the page */
+	__le16 len;
+};
+
 #define XPMEM_FETCH_MAX_PAGES	16
 
 #endif /* XPMEM_WIRE_H */

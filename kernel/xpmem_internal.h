@@ -91,7 +91,16 @@ enum xpmem_att_state {
 	XPMEM_ATT_GONE,			/* vma closed */
 };
 
-struct xpmem_rcache;
+/* Page copies of an attachment of another node's segment. */
+struct xpmem_rcache {
+	struct mutex lock;		/* after mmap_lock; never in a notifier */
+	struct xarray pages;		/* page index -> copy */
+	struct xarray twins;		/* page index -> copy as fetched */
+	struct list_head dirty;		/* invalidated, not yet written back */
+	unsigned long gen;		/* bumped by every invalidation */
+	u64 ratt_id;			/* owner's handle */
+	u32 id;				/* our handle, in xpmem_client_atts */
+};
 
 struct xpmem_att {
 	struct kref kref;
@@ -124,6 +133,7 @@ enum xpmem_counter {
 	XPMEM_CNT_REMOTE_PERMITS,	/* owner side */
 	XPMEM_CNT_REMOTE_ATTACHMENTS,	/* owner side */
 	XPMEM_CNT_REMOTE_COPIES,	/* attacher side: cached pages */
+	XPMEM_CNT_REMOTE_TWINS,		/* attacher side: written pages */
 	XPMEM_NR_GAUGES,
 	XPMEM_CNT_MAKES = XPMEM_NR_GAUGES,
 	XPMEM_CNT_GETS,
@@ -198,8 +208,20 @@ int xpmem_client_bind(struct xpmem_att *att, struct file *file);
 void xpmem_client_unlink(struct xpmem_att *att);
 void xpmem_client_free(struct xpmem_att *att);
 vm_fault_t xpmem_client_fault(struct vm_fault *vmf);
-void xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
-			  unsigned long end);
+int xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
+			 unsigned long end);
+void xpmem_client_zap_locked(struct xpmem_att *att, unsigned long first,
+			     unsigned long end);
+
+/* remote_writeback.c: remote writes reach the owner as diffs at release */
+vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,
+				   unsigned long idx);
+vm_fault_t xpmem_client_pfn_mkwrite(struct vm_fault *vmf);
+bool xpmem_client_keep_dirty_locked(struct xpmem_rcache *rc, unsigned long idx,
+				    struct page *page, struct page *twin);
+void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc);
+int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
+			       unsigned long end);
 int xpmem_client_init(void);
 void xpmem_client_exit(void);
 

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * transport_msg.c - the message layer of the RDMA transport: registered
+ * send and receive buffers, the credit scheme, the send path, validation
+ * of received headers and dispatch of requests to their handlers.
+ *
+ * Credits: each side posts XPMEM_NET_RING receives before it connects and
+ * starts with as many credits as the peer announced.  A send takes one
+ * credit; a receive buffer is reposted after its message was handled and
+ * the repost is reported back in the credits field of the next message,
+ * or in an explicit credit message once XPMEM_NET_CREDIT_BATCH reposts
+ * are unreported.  Requests leave XPMEM_NET_KEEP_REQUEST credits unused
+ * and replies XPMEM_NET_KEEP_REPLY, so a reply and a credit message can
+ * always be sent.  Replies are consumed in the completion handler (the
+ * buffer is reposted at once); requests hold theirs until the handler
+ * returns.
+ */
+#include <linux/gfp.h>
+#include <linux/slab.h>
+
+#include "transport_priv.h"
+
+static_assert(sizeof(struct xpmem_wire_hdr) == 32);
+
+static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc);
+static void xpmem_tx_done(struct ib_cq *cq, struct ib_wc *wc);
+static void xpmem_credit_done(struct ib_cq *cq, struct ib_wc *wc);
+static void xpmem_rx_work(struct work_struct *work);
+
+static int xpmem_map_buf(struct xpmem_conn *conn, void *buf, size_t size,
+			 enum dma_data_direction dir, u64 *dma)
+{
+	*dma = ib_dma_map_single(conn->dev, buf, size, dir);
+	if (ib_dma_mapping_error(conn->dev, *dma))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Allocates and maps the buffers; called once the device is known. */
+int xpmem_conn_setup_bufs(struct xpmem_conn *conn)
+{
+	struct xpmem_txbuf *ctx = &conn->credit_tx;
+	int i, ret;
+
+	for (i = 0; i < XPMEM_NET_RING; i++) {
+		struct xpmem_rxbuf *rx = &conn->rx[i];
+		struct xpmem_txbuf *tx = &conn->tx[i];
+
+		rx->buf = alloc_pages_exact(XPMEM_NET_BUF_SIZE, GFP_KERNEL);
+		tx->buf = alloc_pages_exact(XPMEM_NET_BUF_SIZE, GFP_KERNEL);
+		if (!rx->buf || !tx->buf)
+			return -ENOMEM;
+		ret = xpmem_map_buf(conn, rx->buf, XPMEM_NET_BUF_SIZE,
+				    DMA_FROM_DEVICE, &rx->dma);
+		if (ret)
+			return ret;
+		rx->mapped = true;
+		ret = xpmem_map_buf(conn, tx->buf, XPMEM_NET_BUF_SIZE,
+				    DMA_TO_DEVICE, &tx->dma);
+		if (ret)
+			return ret;
+		tx->mapped = true;
+	}
+	ctx->buf = kzalloc(sizeof(struct xpmem_wire_hdr), GFP_KERNEL);
+	if (!ctx->buf)
+		return -ENOMEM;
+	ret = xpmem_map_buf(conn, ctx->buf, sizeof(struct xpmem_wire_hdr),
+			    DMA_TO_DEVICE, &ctx->dma);
+	if (ret)
+		return ret;
+	ctx->mapped = true;
+	return 0;
+}
+
+/* Undoes xpmem_conn_setup_bufs, however far it got. */
+void xpmem_conn_free_bufs(struct xpmem_conn *conn)
+{
+	struct xpmem_txbuf *ctx = &conn->credit_tx;
+	int i;
+
+	for (i = 0; i < XPMEM_NET_RING; i++) {
+		struct xpmem_rxbuf *rx = &conn->rx[i];
+		struct xpmem_txbuf *tx = &conn->tx[i];
+
+		if (rx->mapped)
+			ib_dma_unmap_single(conn->dev, rx->dma,
+					    XPMEM_NET_BUF_SIZE, DMA_FROM_DEVICE);
+		if (tx->mapped)
+			ib_dma_unmap_single(conn->dev, tx->dma,
+					    XPMEM_NET_BUF_SIZE, DMA_TO_DEVICE);
+		if (rx->buf)
+			free_pages_exact(rx->buf, XPMEM_NET_BUF_SIZE);
+		if (tx->buf)
+			free_pages_exact(tx->buf, XPMEM_NET_BUF_SIZE);
+		rx->buf = NULL;
+		tx->buf = NULL;
+		rx->mapped = false;
+		tx->mapped = false;
+	}
+	if (ctx->mapped)
+		ib_dma_unmap_single(conn->dev, ctx->dma,
+				    sizeof(struct xpmem_wire_hdr), DMA_TO_DEVICE);
+	kfree(ctx->buf);
+	ctx->buf = NULL;
+	ctx->mapped = false;
+}
+
+/* Posts one receive; the caller holds conn->lock. */
+static int xpmem_post_recv_locked(struct xpmem_conn *conn,
+				  struct xpmem_rxbuf *rx)
+{
+	struct ib_sge sge = {
+		.addr = rx->dma,
+		.length = XPMEM_NET_BUF_SIZE,
+		.lkey = conn->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr wr = {
+		.wr_cqe = &rx->cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+	};
+	int ret;
+
+	lockdep_assert_held(&conn->lock);
+	if (conn->state == XPMEM_CONN_DEAD)
+		return -ENOTCONN;
+	ib_dma_sync_single_for_device(conn->dev, rx->dma, XPMEM_NET_BUF_SIZE,
+				      DMA_FROM_DEVICE);
+	atomic_inc(&conn->posted);
+	ret = ib_post_recv(conn->qp, &wr, NULL);
+	if (ret)
+		atomic_dec(&conn->posted);
+	return ret;
+}
+
+/* Before connecting: the peer may send as soon as it is connected. */
+int xpmem_conn_post_all_recvs(struct xpmem_conn *conn)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < XPMEM_NET_RING; i++) {
+		conn->rx[i].conn = conn;
+		conn->rx[i].cqe.done = xpmem_rx_done;
+		INIT_WORK(&conn->rx[i].work, xpmem_rx_work);
+	}
+	for (i = 0; i < XPMEM_NET_RING; i++) {
+		conn->tx[i].conn = conn;
+		conn->tx[i].size = XPMEM_NET_BUF_SIZE;
+		conn->tx[i].cqe.done = xpmem_tx_done;
+	}
+	conn->credit_tx.conn = conn;
+	conn->credit_tx.size = sizeof(struct xpmem_wire_hdr);
+	conn->credit_tx.cqe.done = xpmem_credit_done;
+
+	spin_lock(&conn->lock);
+	for (i = 0; i < XPMEM_NET_RING; i++)
+		list_add_tail(&conn->tx[i].link, &conn->tx_free);
+	for (i = 0; i < XPMEM_NET_RING && !ret; i++)
+		ret = xpmem_post_recv_locked(conn, &conn->rx[i]);
+	spin_unlock(&conn->lock);
+	return ret;
+}
+
+static void xpmem_fill_hdr(struct xpmem_wire_hdr *hdr, u16 type, u16 flags,
+			   u16 dst, u64 seq, size_t len)
+{
+	u16 node;
+
+	xpmem_net_local(&node, NULL, NULL);
+	hdr->magic = cpu_to_le32(XPMEM_WIRE_MAGIC);
+	hdr->version = cpu_to_le16(XPMEM_WIRE_VERSION);
+	hdr->type = cpu_to_le16(type);
+	hdr->flags = cpu_to_le16(flags);
+	hdr->src_node = cpu_to_le16(node);
+	hdr->dst_node = cpu_to_le16(dst);
+	hdr->credits = 0;
+	hdr->len = cpu_to_le32(len);
+	hdr->reserved = 0;
+	hdr->seq = cpu_to_le64(seq);
+}
+
+/*
+ * Posts @tx with the credits to return; conn->lock held.  On a dead
+ * connection (or a post error) the buffer goes back to the free list.
+ */
+static int xpmem_post_send_locked(struct xpmem_conn *conn,
+				  struct xpmem_txbuf *tx, size_t bytes)
+{
+	struct xpmem_wire_hdr *hdr = tx->buf;
+	struct ib_sge sge = {
+		.addr = tx->dma,
+		.length = bytes,
+		.lkey = conn->pd->local_dma_lkey,
+	};
+	struct ib_send_wr wr = {
+		.wr_cqe = &tx->cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IB_WR_SEND,
+		.send_flags = IB_SEND_SIGNALED,
+	};
+	int ret;
+
+	lockdep_assert_held(&conn->lock);
+	if (conn->state == XPMEM_CONN_DEAD)
+		return -EHOSTDOWN;
+	hdr->credits = cpu_to_le16(conn->to_return);
+	ib_dma_sync_single_for_device(conn->dev, tx->dma, bytes,
+				      DMA_TO_DEVICE);
+	atomic_inc(&conn->posted);
+	ret = ib_post_send(conn->qp, &wr, NULL);
+	if (ret) {
+		atomic_dec(&conn->posted);
+		return ret;
+	}
+	conn->to_return = 0;
+	return 0;
+}
+
+/*
+ * Sends an explicit credit message when enough reposts are unreported and
+ * a credit is left.  Never sleeps: called from completion handlers.
+ */
+static void xpmem_maybe_send_credits(struct xpmem_conn *conn)
+{
+	struct xpmem_txbuf *ctx = &conn->credit_tx;
+	int ret = 0;
+
+	spin_lock(&conn->lock);
+	if (conn->state != XPMEM_CONN_DEAD && !conn->credit_busy &&
+	    conn->to_return >= XPMEM_NET_CREDIT_BATCH && conn->credits > 0) {
+		xpmem_fill_hdr(ctx->buf, XPMEM_WIRE_CREDIT, 0,
+			       conn->peer->node, 0, 0);
+		conn->credits--;
+		conn->credit_busy = true;
+		ret = xpmem_post_send_locked(conn, ctx, ctx->size);
+		if (ret) {
+			conn->credit_busy = false;
+			conn->credits++;
+		}
+	}
+	spin_unlock(&conn->lock);
+	if (ret && ret != -EHOSTDOWN)
+		xpmem_conn_lost(conn, ret, "post of a credit message failed");
+}
+
+/* Takes a credit (leaving @keep) and a send buffer; false to wait more. */
+static bool xpmem_take_tx(struct xpmem_conn *conn, int keep,
+			  struct xpmem_txbuf **txp)
+{
+	bool done = false;
+
+	spin_lock(&conn->lock);
+	if (conn->state == XPMEM_CONN_DEAD) {
+		done = true;
+	} else if (conn->credits > keep && !list_empty(&conn->tx_free)) {
+		*txp = list_first_entry(&conn->tx_free, struct xpmem_txbuf,
+					link);
+		list_del(&(*txp)->link);
+		conn->credits--;
+		conn->tx_held++;
+		done = true;
+	}
+	spin_unlock(&conn->lock);
+	return done;
+}
+
+/*
+ * Sends one message, waiting (killably, until @deadline) for a credit and
+ * a send buffer.  Allocates nothing and takes no mutex: the call path may
+ * run from an MMU notifier.  Returns 0, -ETIMEDOUT (the caller fences),
+ * -EINTR, or -EHOSTDOWN (connection dead).
+ */
+int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
+		    const void *payload, size_t len, unsigned long deadline,
+		    int keep)
+{
+	struct xpmem_txbuf *tx = NULL;
+	long left = (long)(deadline - jiffies);
+	long t;
+	int ret;
+
+	might_sleep();
+	if (len > XPMEM_NET_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (left <= 0)
+		left = 1;
+	t = wait_event_killable_timeout(conn->wq,
+					xpmem_take_tx(conn, keep, &tx), left);
+	if (t < 0)
+		return -EINTR;
+	if (t == 0)
+		return -ETIMEDOUT;
+	if (!tx)
+		return -EHOSTDOWN;
+
+	xpmem_fill_hdr(tx->buf, type, flags, conn->peer->node, seq, len);
+	if (len)
+		memcpy(tx->buf + sizeof(struct xpmem_wire_hdr), payload, len);
+
+	spin_lock(&conn->lock);
+	conn->tx_held--;
+	ret = xpmem_post_send_locked(conn, tx, sizeof(struct xpmem_wire_hdr) +
+				     len);
+	if (ret) {
+		list_add(&tx->link, &conn->tx_free);
+		conn->credits++;
+	}
+	spin_unlock(&conn->lock);
+	wake_up_all(&conn->wq);
+	if (ret == -EHOSTDOWN)
+		return ret;
+	if (ret) {
+		xpmem_conn_lost(conn, ret, "post of a send failed");
+		return -EHOSTDOWN;
+	}
+	atomic64_inc(&conn->peer->tx_msgs);
+	atomic64_add(len, &conn->peer->tx_bytes);
+	return 0;
+}
+
+/* Connection usable: @credits receives are posted at the peer. */
+void xpmem_conn_set_up(struct xpmem_conn *conn, int credits)
+{
+	struct xpmem_peer *peer = conn->peer;
+
+	spin_lock(&peer->lock);
+	spin_lock(&conn->lock);
+	if (conn->state == XPMEM_CONN_CONNECTING) {
+		conn->state = XPMEM_CONN_UP;
+		conn->was_up = true;
+		conn->credits = credits;
+	}
+	spin_unlock(&conn->lock);
+	spin_unlock(&peer->lock);
+	wake_up_all(&conn->wq);
+	wake_up_all(&peer->wq);
+}
+
+static void xpmem_wc_error(struct xpmem_conn *conn, struct ib_wc *wc,
+			   const char *what)
+{
+	if (wc->status == IB_WC_WR_FLUSH_ERR || xpmem_conn_dead(conn))
+		return;
+	pr_notice("xpmem: node %u: %s failed: %s\n", conn->peer->node, what,
+		  ib_wc_status_msg(wc->status));
+	xpmem_conn_lost(conn, -EIO, "work completion error");
+}
+
+static void xpmem_tx_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct xpmem_txbuf *tx = container_of(wc->wr_cqe, struct xpmem_txbuf,
+					      cqe);
+	struct xpmem_conn *conn = tx->conn;
+
+	if (wc->status != IB_WC_SUCCESS)
+		xpmem_wc_error(conn, wc, "send");
+	spin_lock(&conn->lock);
+	list_add(&tx->link, &conn->tx_free);
+	spin_unlock(&conn->lock);
+	atomic_dec(&conn->posted);
+	wake_up_all(&conn->wq);
+}
+
+static void xpmem_credit_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct xpmem_txbuf *ctx = container_of(wc->wr_cqe, struct xpmem_txbuf,
+					       cqe);
+	struct xpmem_conn *conn = ctx->conn;
+
+	if (wc->status != IB_WC_SUCCESS)
+		xpmem_wc_error(conn, wc, "credit send");
+	spin_lock(&conn->lock);
+	conn->credit_busy = false;
+	spin_unlock(&conn->lock);
+	atomic_dec(&conn->posted);
+	wake_up_all(&conn->wq);
+	xpmem_maybe_send_credits(conn);
+}
+
+/* Gives the receive buffer back to the device and reports the repost. */
+static void xpmem_repost(struct xpmem_conn *conn, struct xpmem_rxbuf *rx)
+{
+	int ret;
+
+	spin_lock(&conn->lock);
+	ret = xpmem_post_recv_locked(conn, rx);
+	if (!ret)
+		conn->to_return++;
+	spin_unlock(&conn->lock);
+	if (ret && ret != -ENOTCONN)
+		xpmem_conn_lost(conn, ret, "repost of a receive failed");
+	else if (!ret)
+		xpmem_maybe_send_credits(conn);
+}
+
+/* Checks a received header; returns its payload length or -EPROTO. */
+static int xpmem_check_hdr(struct xpmem_conn *conn,
+			   const struct xpmem_wire_hdr *hdr, u32 bytes)
+{
+	u16 type, flags, node;
+	u32 len;
+
+	if (bytes < sizeof(*hdr))
+		return -EPROTO;
+	len = le32_to_cpu(hdr->len);
+	type = le16_to_cpu(hdr->type);
+	flags = le16_to_cpu(hdr->flags);
+	xpmem_net_local(&node, NULL, NULL);
+	if (le32_to_cpu(hdr->magic) != XPMEM_WIRE_MAGIC ||
+	    le16_to_cpu(hdr->version) != XPMEM_WIRE_VERSION ||
+	    len > XPMEM_NET_MAX_PAYLOAD || len != bytes - sizeof(*hdr) ||
+	    le16_to_cpu(hdr->src_node) != conn->peer->node ||
+	    le16_to_cpu(hdr->dst_node) != node || hdr->reserved ||
+	    (flags & ~XPMEM_WIRE_F_ALL))
+		return -EPROTO;
+	if (type == XPMEM_WIRE_CREDIT)
+		return flags || len ? -EPROTO : 0;
+	if (type < XPMEM_MSG_PING || type >= XPMEM_MSG_NR_TYPES)
+		return -EPROTO;
+	if (flags == XPMEM_WIRE_F_REQUEST || flags == XPMEM_WIRE_F_REPLY)
+		return len;
+	if (flags == (XPMEM_WIRE_F_REPLY | XPMEM_WIRE_F_NOHANDLER) && !len)
+		return 0;
+	return -EPROTO;
+}
+
+/* A reply: completes the waiting call with that sequence number. */
+static void xpmem_complete_call(struct xpmem_conn *conn,
+				const struct xpmem_wire_hdr *hdr, u32 len)
+{
+	struct xpmem_peer *peer = conn->peer;
+	u64 seq = le64_to_cpu(hdr->seq);
+	u16 flags = le16_to_cpu(hdr->flags);
+	struct xpmem_call *call;
+
+	spin_lock(&peer->lock);
+	list_for_each_entry(call, &peer->calls, link) {
+		if (call->seq != seq || call->conn != conn)
+			continue;
+		list_del_init(&call->link);
+		if (flags & XPMEM_WIRE_F_NOHANDLER) {
+			call->status = -EOPNOTSUPP;
+		} else if (len > call->reply_max) {
+			call->status = -EMSGSIZE;
+		} else {
+			if (len)
+				memcpy(call->reply, hdr + 1, len);
+			call->reply_len = len;
+			call->status = 0;
+		}
+		complete(&call->done);
+		break;
+	}
+	spin_unlock(&peer->lock);
+}
+
+static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct xpmem_rxbuf *rx = container_of(wc->wr_cqe, struct xpmem_rxbuf,
+					      cqe);
+	struct xpmem_conn *conn = rx->conn;
+	struct xpmem_peer *peer = conn->peer;
+	struct xpmem_wire_hdr *hdr = rx->buf;
+	int len;
+
+	atomic_dec(&conn->posted);
+	if (wc->status != IB_WC_SUCCESS) {
+		xpmem_wc_error(conn, wc, "receive");
+		wake_up_all(&conn->wq);
+		return;
+	}
+	if (xpmem_conn_dead(conn)) {
+		wake_up_all(&conn->wq);
+		return;
+	}
+	ib_dma_sync_single_for_cpu(conn->dev, rx->dma, wc->byte_len,
+				   DMA_FROM_DEVICE);
+	len = xpmem_check_hdr(conn, hdr, wc->byte_len);
+	if (len < 0) {
+		atomic_inc(&peer->malformed);
+		pr_notice_ratelimited("xpmem: node %u: malformed message dropped (%u bytes)\n",
+				      peer->node, wc->byte_len);
+		xpmem_repost(conn, rx);
+		return;
+	}
+	/* A message from the peer proves the connection is established. */
+	if (READ_ONCE(conn->state) == XPMEM_CONN_CONNECTING)
+		xpmem_conn_set_up(conn, 0);
+	spin_lock(&conn->lock);
+	conn->credits += le16_to_cpu(hdr->credits);
+	spin_unlock(&conn->lock);
+	wake_up_all(&conn->wq);
+	atomic64_inc(&peer->rx_msgs);
+	atomic64_add(len, &peer->rx_bytes);
+
+	if (le16_to_cpu(hdr->type) == XPMEM_WIRE_CREDIT) {
+		xpmem_repost(conn, rx);
+		return;
+	}
+	if (le16_to_cpu(hdr->flags) & XPMEM_WIRE_F_REPLY) {
+		xpmem_complete_call(conn, hdr, len);
+		xpmem_repost(conn, rx);
+		return;
+	}
+	/* A request: its handler runs in process context. */
+	rx->replied = false;
+	rx->rx.src_node = peer->node;
+	rx->rx.type = le16_to_cpu(hdr->type);
+	rx->rx.len = len;
+	rx->rx.payload = hdr + 1;
+	rx->rx.seq = le64_to_cpu(hdr->seq);
+	rx->rx.conn = conn;
+	atomic_inc(&conn->rx_busy);
+	kref_get(&conn->kref);
+	queue_work(xpmem_net.wq, &rx->work);
+}
+
+static void xpmem_rx_work(struct work_struct *work)
+{
+	struct xpmem_rxbuf *rx = container_of(work, struct xpmem_rxbuf, work);
+	struct xpmem_conn *conn = rx->conn;
+	xpmem_net_handler_t fn = NULL;
+
+	if (rx->rx.type == XPMEM_MSG_PING) {
+		xpmem_net_reply(&rx->rx, rx->rx.payload, rx->rx.len);
+	} else {
+		fn = READ_ONCE(xpmem_net.handlers[rx->rx.type]);
+		if (fn)
+			fn(&rx->rx);
+	}
+	if (!rx->replied) {
+		/* Every request is answered: the caller must not time out. */
+		rx->replied = true;
+		xpmem_conn_send(conn, rx->rx.type, XPMEM_WIRE_F_REPLY |
+				(fn ? 0 : XPMEM_WIRE_F_NOHANDLER), rx->rx.seq,
+				NULL, 0, jiffies + xpmem_net_timeout(),
+				XPMEM_NET_KEEP_REPLY);
+	}
+	xpmem_repost(conn, rx);
+	if (atomic_dec_and_test(&conn->rx_busy))
+		wake_up_all(&conn->wq);
+	xpmem_conn_put(conn);
+}
+
+int xpmem_net_reply(struct xpmem_net_rx *rxm, const void *payload, size_t len)
+{
+	struct xpmem_rxbuf *rx = container_of(rxm, struct xpmem_rxbuf, rx);
+	struct xpmem_conn *conn = rx->conn;
+	int ret;
+
+	might_sleep();
+	if (rx->replied)
+		return -EINVAL;
+	if (len > XPMEM_NET_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	rx->replied = true;
+	ret = xpmem_conn_send(conn, rxm->type, XPMEM_WIRE_F_REPLY, rxm->seq,
+			      payload, len, jiffies + xpmem_net_timeout(),
+			      XPMEM_NET_KEEP_REPLY);
+	if (ret == -ETIMEDOUT) {
+		atomic_inc(&conn->peer->timeouts);
+		xpmem_peer_fence(conn->peer, conn, "no credit for a reply");
+	}
+	return ret;
+}
