@@ -1,0 +1,546 @@
+/*
+ * xnode: cross-node segment tests, run in VMs by tests/crossnode/run.sh.
+ *
+ *   xnode setup ID ADDR [PEER_ID PEER_ADDR]...   node id and peers (root)
+ *   xnode serve PORT                             an attacher, driven by...
+ *   xnode drive PORT ADDR...                     the owner: runs the cases
+ *
+ * The owner makes segments of its own memory and tells each servant,
+ * over a TCP connection on the virtual network, what to get, attach, read
+ * (checksum, or SIGBUS), write, sync and detach.  It checks every answer
+ * against its own memory and the kernel counters of both sides, and ends
+ * with "N passed, N failed".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xpmem.h>
+#include <xpmem_uapi.h>
+
+#define MIB (1024UL * 1024)
+
+/* ---- small helpers ---- */
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "xnode: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
+	va_end(ap);
+	exit(2);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* FNV-1a over a buffer: the checksum both sides compute. */
+static uint64_t checksum(const volatile unsigned char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static long counter(const char *name)
+{
+	char key[64];
+	long val;
+	FILE *f = fopen(XPMEM_PROC_COUNTERS, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return val;
+		}
+	fclose(f);
+	return -1;
+}
+
+static int parse_addr(const char *s, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	return inet_pton(AF_INET, s, addr) == 1 ? 0 : -1;
+}
+
+/* ---- setup: node id and peers through the control ioctls ---- */
+
+static int cmd_setup(int argc, char **argv)
+{
+	struct xpmem_cmd_node node = { 0 };
+	int fd, i;
+
+	if (argc < 2 || argc % 2)
+		die("usage: xnode setup ID ADDR [PEER_ID PEER_ADDR]...");
+	fd = open(XPMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open %s", XPMEM_DEVICE_PATH);
+	node.node_id = (uint32_t)atoi(argv[0]);
+	node.family = AF_INET;
+	node.port = XPMEM_DEFAULT_PORT;
+	node.incarnation = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	if (parse_addr(argv[1], node.addr) || ioctl(fd, XPMEM_IOC_SET_NODE,
+						     &node))
+		die("set node %s %s", argv[0], argv[1]);
+	for (i = 2; i < argc; i += 2) {
+		struct xpmem_cmd_peer peer = { 0 };
+
+		peer.node_id = (uint32_t)atoi(argv[i]);
+		peer.family = AF_INET;
+		peer.port = XPMEM_DEFAULT_PORT;
+		if (parse_addr(argv[i + 1], peer.addr) ||
+		    ioctl(fd, XPMEM_IOC_ADD_PEER, &peer))
+			die("add peer %s %s", argv[i], argv[i + 1]);
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- line protocol between driver and servant ---- */
+
+static int sock_send(int fd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	buf[n++] = '\n';
+	return write(fd, buf, n) == n ? 0 : -1;
+}
+
+static int sock_recv(int fd, char *buf, size_t max)
+{
+	size_t n = 0;
+
+	while (n + 1 < max) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+/* ---- servant: executes requests, answers one line each ---- */
+
+static sigjmp_buf fault_jmp;
+
+static void on_fault(int sig)
+{
+	siglongjmp(fault_jmp, sig);
+}
+
+static void serve_one(int fd, char *req)
+{
+	char op[32];
+	uint64_t a = 0, b = 0, c = 0, d = 0;
+	int sig;
+
+	if (sscanf(req, "%31s %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64,
+		   op, &a, &b, &c, &d) < 1)
+		op[0] = 0;
+	if (!strcmp(op, "get")) {
+		xpmem_apid_t apid = xpmem_get((xpmem_segid_t)a, (int)b,
+					      XPMEM_PERMIT_MODE, NULL);
+
+		sock_send(fd, "%lld %d", (long long)apid, apid < 0 ? errno : 0);
+	} else if (!strcmp(op, "attach")) {
+		struct xpmem_addr xa = { .apid = (xpmem_apid_t)a,
+					 .offset = (off_t)b };
+		void *p = xpmem_attach(xa, c, NULL);
+
+		sock_send(fd, "%" PRIxPTR " %d", (uintptr_t)p,
+			  p == (void *)-1 ? errno : 0);
+	} else if (!strcmp(op, "sum") || !strcmp(op, "fill")) {
+		volatile unsigned char *p = (void *)(uintptr_t)a;
+		double t0 = now_s();
+		volatile uint64_t h = 0;
+
+		sig = sigsetjmp(fault_jmp, 1);
+		if (sig) {
+			sock_send(fd, "SIG %d", sig);
+			return;
+		}
+		if (!strcmp(op, "fill"))
+			memset((void *)p, (int)c, b);
+		else
+			h = checksum(p, b);
+		sock_send(fd, "%" PRIx64 " %.6f", h, now_s() - t0);
+	} else if (!strcmp(op, "sync")) {
+		sock_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
+						  (int)c), errno);
+	} else if (!strcmp(op, "detach")) {
+		sock_send(fd, "%d %d", xpmem_detach((void *)(uintptr_t)a),
+			  errno);
+	} else if (!strcmp(op, "release")) {
+		sock_send(fd, "%d %d", xpmem_release((xpmem_apid_t)a), errno);
+	} else if (!strcmp(op, "counter")) {
+		char name[64];
+
+		if (sscanf(req, "%*s %63s", name) != 1)
+			name[0] = 0;
+		sock_send(fd, "%ld", counter(name));
+	} else {
+		sock_send(fd, "? unknown request");
+	}
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sigaction act = { .sa_handler = on_fault };
+	int lfd, fd, one = 1;
+	char req[512];
+
+	if (argc != 1)
+		die("usage: xnode serve PORT");
+	sigaction(SIGBUS, &act, NULL);
+	sigaction(SIGSEGV, &act, NULL);
+	sa.sin_port = htons((uint16_t)atoi(argv[0]));
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lfd < 0 || bind(lfd, (void *)&sa, sizeof(sa)) || listen(lfd, 1))
+		die("listen on port %s", argv[0]);
+	alarm(600);	/* never outlive a broken driver */
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		die("accept");
+	while (!sock_recv(fd, req, sizeof(req)) && strcmp(req, "quit"))
+		serve_one(fd, req);
+	close(fd);
+	close(lfd);
+	return 0;
+}
+
+/* ---- driver: the owner runs the cases ---- */
+
+struct servant {
+	int fd;
+	const char *addr;
+};
+
+static int passed, failed;
+
+static void result(int ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %s", ok ? "ok" : "FAIL", name);
+	va_start(ap, fmt);
+	if (fmt && *fmt) {
+		printf(": ");
+		vprintf(fmt, ap);
+	}
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+/* Sends a request and parses up to two numbers (hex) of the reply. */
+static char reply[512];
+
+static const char *rpc(struct servant *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (sock_send(s->fd, "%s", buf) || sock_recv(s->fd, reply,
+						    sizeof(reply)))
+		die("servant %s went away", s->addr);
+	return reply;
+}
+
+static long rpc_counter(struct servant *s, const char *name)
+{
+	return strtol(rpc(s, "counter %s", name), NULL, 10);
+}
+
+struct remote_att {
+	long long apid;
+	uintptr_t addr;
+};
+
+static int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
+			 size_t off, size_t size, struct remote_att *ra)
+{
+	int err;
+
+	if (sscanf(rpc(s, "get %llx %x", (long long)segid, flags), "%lld %d",
+		   &ra->apid, &err) != 2 || ra->apid < 0)
+		return -1;
+	if (sscanf(rpc(s, "attach %llx %zx %zx", ra->apid, off, size),
+		   "%" SCNxPTR " %d", &ra->addr, &err) != 2 || err)
+		return -1;
+	return 0;
+}
+
+static void remote_detach(struct servant *s, struct remote_att *ra)
+{
+	rpc(s, "detach %" PRIxPTR, ra->addr);
+	rpc(s, "release %llx", ra->apid);
+}
+
+static int remote_sum(struct servant *s, uintptr_t addr, size_t size,
+		      uint64_t *sum, double *secs)
+{
+	const char *r = rpc(s, "sum %" PRIxPTR " %zx", addr, size);
+
+	if (!strncmp(r, "SIG", 3))
+		return -1;
+	return sscanf(r, "%" SCNx64 " %lf", sum, secs) == 2 ? 0 : -1;
+}
+
+static void *owner_buffer(size_t size, unsigned int seed)
+{
+	unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		die("mmap %zu", size);
+	for (i = 0; i < size; i++)
+		p[i] = (unsigned char)(i * 7 + seed + (i >> 12));
+	return p;
+}
+
+/* Reads of 1 page, 1 MiB and 64 MiB, checked by checksum. */
+static void case_read(struct servant *s)
+{
+	static const size_t sizes[] = { 4096, MIB, 64 * MIB };
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *buf = owner_buffer(sizes[i], (unsigned int)i);
+		xpmem_segid_t segid = xpmem_make(buf, sizes[i],
+						 XPMEM_PERMIT_MODE,
+						 (void *)0600);
+		struct remote_att ra;
+		uint64_t sum = 0;
+		double secs = 0;
+		char name[64];
+		int ok;
+
+		snprintf(name, sizeof(name), "read_%zu", sizes[i]);
+		ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDONLY, 0,
+						 sizes[i], &ra) &&
+		     !remote_sum(s, ra.addr, sizes[i], &sum, &secs) &&
+		     sum == checksum(buf, sizes[i]);
+		result(ok, name, "%zu bytes in %.3f s (%.1f MB/s)", sizes[i],
+		       secs, secs > 0 ? sizes[i] / secs / 1e6 : 0.0);
+		if (segid > 0) {
+			remote_detach(s, &ra);
+			xpmem_remove(segid);
+		}
+		munmap(buf, sizes[i]);
+	}
+}
+
+/* Remote writes reach the owner at release; disjoint bytes all survive. */
+static void case_write(struct servant *s)
+{
+	size_t size = 4 * 4096;
+	unsigned char *buf = owner_buffer(size, 3);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	struct remote_att ra;
+	uint64_t sum;
+	double secs;
+	int ok;
+
+	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
+	result(ok, "write_attach", "");
+	if (!ok)
+		return;
+	/* The remote fetches page 0, then both write disjoint halves. */
+	remote_sum(s, ra.addr, 4096, &sum, &secs);
+	memset(buf, 0xAA, 2048);
+	rpc(s, "fill %" PRIxPTR " %x %x", ra.addr + 2048, 2048, 0x55);
+	ok = buf[2048] != 0x55;
+	result(ok, "write_not_before_release", "owner byte 2048 = %#x",
+	       buf[2048]);
+	rpc(s, "sync %" PRIxPTR " %x %x", ra.addr, 4096, XPMEM_SYNC_RELEASE);
+	ok = buf[0] == 0xAA && buf[2047] == 0xAA && buf[2048] == 0x55 &&
+	     buf[4095] == 0x55;
+	result(ok, "write_disjoint_after_release",
+	       "owner bytes 0/2047/2048/4095 = %#x %#x %#x %#x", buf[0],
+	       buf[2047], buf[2048], buf[4095]);
+
+	/* Acquire after the owner's write sees the new data. */
+	memset(buf + 4096, 0x33, 4096);
+	rpc(s, "sync %" PRIxPTR " %x %x", ra.addr + 4096, 4096,
+	    XPMEM_SYNC_ACQUIRE);
+	ok = !remote_sum(s, ra.addr + 4096, 4096, &sum, &secs) &&
+	     sum == checksum(buf + 4096, 4096);
+	result(ok, "acquire_sees_owner_write", "");
+
+	/* Detach implies release. */
+	rpc(s, "fill %" PRIxPTR " %x %x", ra.addr + 3 * 4096, 16, 0x77);
+	remote_detach(s, &ra);
+	result(buf[3 * 4096] == 0x77 && buf[3 * 4096 + 15] == 0x77,
+	       "detach_releases", "owner byte = %#x", buf[3 * 4096]);
+	xpmem_remove(segid);
+	munmap(buf, size);
+}
+
+/*
+ * The owner's mapping changes (MADV_DONTNEED, munmap): copies elsewhere
+ * are invalidated before it completes; later reads see the owner's
+ * current data or SIGBUS, never the old copy.
+ */
+static void case_invalidate(struct servant **sv, int nsv)
+{
+	size_t size = 16 * 4096;
+	unsigned char *buf = owner_buffer(size, 9);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0666);
+	struct remote_att ra[4];
+	long sent0, acked0, sent, acked;
+	uint64_t sum;
+	double secs;
+	int i, ok = segid > 0;
+
+	for (i = 0; ok && i < nsv; i++)
+		ok = !remote_attach(sv[i], segid, XPMEM_RDONLY, 0, size,
+				    &ra[i]) &&
+		     !remote_sum(sv[i], ra[i].addr, size, &sum, &secs);
+	result(ok, "invalidate_setup", "%d remote attacher(s)", nsv);
+	if (!ok)
+		return;
+
+	sent0 = counter("remote_invalidates_sent");
+	acked0 = counter("remote_invalidates_acked");
+	madvise(buf, size, MADV_DONTNEED);	/* now reads zeros */
+	sent = counter("remote_invalidates_sent") - sent0;
+	acked = counter("remote_invalidates_acked") - acked0;
+	result(sent >= nsv && acked == sent, "dontneed_invalidates",
+	       "%ld sent, %ld acked", sent, acked);
+	for (i = 0; i < nsv; i++) {
+		ok = !remote_sum(sv[i], ra[i].addr, size, &sum, &secs) &&
+		     sum == checksum(buf, size);
+		result(ok, "dontneed_reads_current", "attacher %d", i);
+	}
+
+	sent0 = counter("remote_invalidates_sent");
+	munmap(buf, size);
+	sent = counter("remote_invalidates_sent") - sent0;
+	for (i = 0; i < nsv; i++) {
+		const char *r = rpc(sv[i], "sum %" PRIxPTR " %zx", ra[i].addr,
+				    size);
+
+		result(!strncmp(r, "SIG", 3), "munmap_sigbus",
+		       "attacher %d: %s (%ld invalidates)", i, r, sent);
+		remote_detach(sv[i], &ra[i]);
+	}
+	xpmem_remove(segid);
+}
+
+/* Counters on both sides back at zero. */
+static void case_gauges(struct servant **sv, int nsv)
+{
+	static const char *const gauges[] = {
+		"segments", "permits", "attachments", "remote_permits",
+		"remote_attachments", "remote_copies", "remote_twins",
+	};
+	size_t g;
+	int i;
+
+	for (g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+		long v = counter(gauges[g]);
+
+		for (i = 0; i < nsv; i++)
+			v += rpc_counter(sv[i], gauges[g]);
+		result(v == 0, "gauge_zero", "%s", gauges[g]);
+	}
+}
+
+static int cmd_drive(int argc, char **argv)
+{
+	struct servant s[4], *sv[4];
+	int i, n = argc - 1;
+
+	if (argc < 2 || n > 4)
+		die("usage: xnode drive PORT ADDR...");
+	for (i = 0; i < n; i++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		double t0 = now_s();
+
+		sa.sin_port = htons((uint16_t)atoi(argv[0]));
+		if (inet_pton(AF_INET, argv[i + 1], &sa.sin_addr) != 1)
+			die("address %s", argv[i + 1]);
+		s[i].addr = argv[i + 1];
+		for (;;) {
+			s[i].fd = socket(AF_INET, SOCK_STREAM, 0);
+			if (!connect(s[i].fd, (void *)&sa, sizeof(sa)))
+				break;
+			close(s[i].fd);
+			if (now_s() - t0 > 60)
+				die("servant %s does not answer", argv[i + 1]);
+			usleep(200000);
+		}
+		sv[i] = &s[i];
+	}
+
+	case_read(sv[0]);
+	case_write(sv[0]);
+	case_invalidate(sv, n);
+	case_gauges(sv, n);
+
+	for (i = 0; i < n; i++)
+		sock_send(s[i].fd, "quit");
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "setup"))
+		return cmd_setup(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "drive"))
+		return cmd_drive(argc - 2, argv + 2);
+	fprintf(stderr, "usage: xnode setup|serve|drive ... (see the source)\n");
+	return 2;
+}
