@@ -35,8 +35,8 @@ xpmem_mm_get_unmapped_area(struct file *file, unsigned long addr,
 }
 
 /*
- * A PMD of pfns.  Until 6.5 vmf_insert_pfn_pmd_prot() takes the pgprot;
- * since then only vmf_insert_pfn_pmd() exists and it builds the entry
+ * A PMD of pfns.  6.1's vmf_insert_pfn_pmd_prot() takes the pgprot;
+ * 6.12 only has vmf_insert_pfn_pmd(), which builds the entry
  * from vma->vm_page_prot, made writable (maybe_pmd_mkwrite) when @write.
  * Our vma is a shared writable mapping with ->pfn_mkwrite, so its
  * vm_page_prot is the write-protected one: passing it for a read-only

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Since 6.4 a fault may run under the per-VMA lock instead of mmap_lock
- * (FAULT_FLAG_VMA_LOCK); release_fault_lock() drops whichever is held.
+ * Faults under the per-VMA lock instead of mmap_lock (FAULT_FLAG_VMA_LOCK,
+ * 6.4+) together with release_fault_lock(), which drops whichever of the
+ * two is held: both are needed by compat.h, so one probe tests both.
  */
 #include <linux/mm.h>
 

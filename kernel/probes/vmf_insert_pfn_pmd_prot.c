@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Until 6.5 a PMD of pfns is inserted with an explicit pgprot; later
- * kernels only have vmf_insert_pfn_pmd(), which takes vma->vm_page_prot.
+ * 6.1 inserts a PMD of pfns with an explicit pgprot; 6.12 only has
+ * vmf_insert_pfn_pmd(), which takes vma->vm_page_prot.
  */
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
