@@ -6,7 +6,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 man3="$top/man/man3"
 fails=0
 for fn in xpmem_init xpmem_version xpmem_make xpmem_remove xpmem_get \
-	  xpmem_release xpmem_attach xpmem_detach xpmem; do
+	  xpmem_release xpmem_attach xpmem_detach xpmem_sync xpmem; do
 	page="$man3/$fn.3"
 	if [ ! -f "$page" ]; then echo "FAIL  no man page $fn.3"; fails=$((fails + 1)); continue; fi
 	warn=$(cd "$top/man" && groff -man -ww -z -Tutf8 -k "man3/$fn.3" 2>&1 ||
