@@ -55,6 +55,9 @@ k612_kver=$(newest_kver '^6\.12[.-].*-amd64$')
 run_stage unit make -s -C tests/unit check
 run_stage lint make -s -C libxpmem lint
 run_stage checkpatch tests/checkpatch.sh
+# The guests run the host's binaries read-only: build them first (a fresh
+# clone has none).
+run_stage itest-build make -s -C tests/integration
 
 # kernel_pass KVER NAME LOOPS RUNVM_ARGS...: builds the module for KVER,
 # then runs the single-node suite (LOOPS iterations of the leak loop) and
