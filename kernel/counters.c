@@ -40,7 +40,12 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_REMOTE_WRITEBACKS] = "remote_writebacks",
 };
 
-static struct proc_dir_entry *xpmem_proc_dir;
+static struct proc_dir_entry *xpmem_proc_root;
+
+struct proc_dir_entry *xpmem_proc_dir(void)
+{
+	return xpmem_proc_root;
+}
 
 void xpmem_count_add(enum xpmem_counter c, long v)
 {
@@ -59,12 +64,12 @@ static int xpmem_counters_show(struct seq_file *m, void *v)
 
 int xpmem_counters_init(void)
 {
-	xpmem_proc_dir = proc_mkdir("xpmem", NULL);
-	if (!xpmem_proc_dir)
+	xpmem_proc_root = proc_mkdir("xpmem", NULL);
+	if (!xpmem_proc_root)
 		return -ENOMEM;
-	if (!proc_create_single("counters", 0444, xpmem_proc_dir,
+	if (!proc_create_single("counters", 0444, xpmem_proc_root,
 				xpmem_counters_show)) {
-		proc_remove(xpmem_proc_dir);
+		proc_remove(xpmem_proc_root);
 		return -ENOMEM;
 	}
 	return 0;
@@ -72,5 +77,5 @@ int xpmem_counters_init(void)
 
 void xpmem_counters_exit(void)
 {
-	proc_remove(xpmem_proc_dir);
+	proc_remove(xpmem_proc_root);
 }

@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 
 #include "xpmem_internal.h"
+#include "transport.h"
 
 static int xpmem_open(struct inode *inode, struct file *file)
 {
@@ -99,9 +100,12 @@ static int __init xpmem_init(void)
 	ret = xpmem_counters_init();
 	if (ret)
 		return ret;
-	ret = xpmem_notifier_init();
+	ret = xpmem_net_init();
 	if (ret)
 		goto err_counters;
+	ret = xpmem_notifier_init();
+	if (ret)
+		goto err_net;
 	ret = xpmem_attach_init();
 	if (ret)
 		goto err_notifier;
@@ -117,6 +121,8 @@ err_attach:
 	xpmem_attach_exit();
 err_notifier:
 	xpmem_notifier_exit();
+err_net:
+	xpmem_net_exit();
 err_counters:
 	xpmem_counters_exit();
 	return ret;
@@ -125,6 +131,7 @@ err_counters:
 static void __exit xpmem_exit(void)
 {
 	misc_deregister(&xpmem_miscdev);
+	xpmem_net_exit();
 	xpmem_client_exit();
 	xpmem_home_exit();
 	xpmem_attach_exit();

@@ -319,8 +319,8 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 	return 0;
 }
 
-/* Connection usable: @credits receives are posted at the peer. */
-void xpmem_conn_set_up(struct xpmem_conn *conn, int credits)
+/* Connection usable (its initial credits are already set). */
+void xpmem_conn_set_up(struct xpmem_conn *conn)
 {
 	struct xpmem_peer *peer = conn->peer;
 
@@ -329,7 +329,6 @@ void xpmem_conn_set_up(struct xpmem_conn *conn, int credits)
 	if (conn->state == XPMEM_CONN_CONNECTING) {
 		conn->state = XPMEM_CONN_UP;
 		conn->was_up = true;
-		conn->credits = credits;
 	}
 	spin_unlock(&conn->lock);
 	spin_unlock(&peer->lock);
@@ -486,7 +485,7 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 	/* A message from the peer proves the connection is established. */
 	if (READ_ONCE(conn->state) == XPMEM_CONN_CONNECTING)
-		xpmem_conn_set_up(conn, 0);
+		xpmem_conn_set_up(conn);
 	spin_lock(&conn->lock);
 	conn->credits += le16_to_cpu(hdr->credits);
 	spin_unlock(&conn->lock);
@@ -516,6 +515,24 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	queue_work(xpmem_net.wq, &rx->work);
 }
 
+static int xpmem_send_reply(struct xpmem_rxbuf *rx, u16 flags,
+			    const void *payload, size_t len)
+{
+	struct xpmem_conn *conn = rx->conn;
+	int ret;
+
+	rx->replied = true;
+	ret = xpmem_conn_send(conn, rx->rx.type, XPMEM_WIRE_F_REPLY | flags,
+			      rx->rx.seq, payload, len,
+			      jiffies + xpmem_net_timeout(),
+			      XPMEM_NET_KEEP_REPLY);
+	if (ret == -ETIMEDOUT) {
+		atomic_inc(&conn->peer->timeouts);
+		xpmem_peer_fence(conn->peer, conn, "no credit for a reply");
+	}
+	return ret;
+}
+
 static void xpmem_rx_work(struct work_struct *work)
 {
 	struct xpmem_rxbuf *rx = container_of(work, struct xpmem_rxbuf, work);
@@ -529,14 +546,10 @@ static void xpmem_rx_work(struct work_struct *work)
 		if (fn)
 			fn(&rx->rx);
 	}
-	if (!rx->replied) {
-		/* Every request is answered: the caller must not time out. */
-		rx->replied = true;
-		xpmem_conn_send(conn, rx->rx.type, XPMEM_WIRE_F_REPLY |
-				(fn ? 0 : XPMEM_WIRE_F_NOHANDLER), rx->rx.seq,
-				NULL, 0, jiffies + xpmem_net_timeout(),
-				XPMEM_NET_KEEP_REPLY);
-	}
+	/* Every request is answered: its caller must not time out. */
+	if (!rx->replied)
+		xpmem_send_reply(rx, fn || rx->rx.type == XPMEM_MSG_PING ? 0 :
+				 XPMEM_WIRE_F_NOHANDLER, NULL, 0);
 	xpmem_repost(conn, rx);
 	if (atomic_dec_and_test(&conn->rx_busy))
 		wake_up_all(&conn->wq);
@@ -546,21 +559,11 @@ static void xpmem_rx_work(struct work_struct *work)
 int xpmem_net_reply(struct xpmem_net_rx *rxm, const void *payload, size_t len)
 {
 	struct xpmem_rxbuf *rx = container_of(rxm, struct xpmem_rxbuf, rx);
-	struct xpmem_conn *conn = rx->conn;
-	int ret;
 
 	might_sleep();
 	if (rx->replied)
 		return -EINVAL;
 	if (len > XPMEM_NET_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	rx->replied = true;
-	ret = xpmem_conn_send(conn, rxm->type, XPMEM_WIRE_F_REPLY, rxm->seq,
-			      payload, len, jiffies + xpmem_net_timeout(),
-			      XPMEM_NET_KEEP_REPLY);
-	if (ret == -ETIMEDOUT) {
-		atomic_inc(&conn->peer->timeouts);
-		xpmem_peer_fence(conn->peer, conn, "no credit for a reply");
-	}
-	return ret;
+	return xpmem_send_reply(rx, 0, payload, len);
 }

@@ -219,6 +219,9 @@ struct xpmem_peer *xpmem_peer_get(u16 node);
 void xpmem_peer_put(struct xpmem_peer *peer);
 void xpmem_peer_fence(struct xpmem_peer *peer, struct xpmem_conn *conn,
 		      const char *why);
+struct xpmem_conn *xpmem_peer_fence_locked(struct xpmem_peer *peer);
+void xpmem_peer_fence_finish(struct xpmem_peer *peer, struct xpmem_conn *old,
+			     const char *why);
 void xpmem_net_local(u16 *node, u64 *incarnation,
 		     struct sockaddr_storage *addr);
 
@@ -237,7 +240,7 @@ int xpmem_conn_post_all_recvs(struct xpmem_conn *conn);
 int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    const void *payload, size_t len, unsigned long deadline,
 		    int keep);
-void xpmem_conn_set_up(struct xpmem_conn *conn, int credits);
+void xpmem_conn_set_up(struct xpmem_conn *conn);
 
 /* transport_proc.c */
 int xpmem_net_proc_init(void);

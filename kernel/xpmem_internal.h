@@ -168,6 +168,7 @@ static inline void xpmem_count_dec(enum xpmem_counter c)
 
 int xpmem_counters_init(void);
 void xpmem_counters_exit(void);
+struct proc_dir_entry *xpmem_proc_dir(void);	/* /proc/xpmem */
 
 /* context.c */
 struct xpmem_ctx *xpmem_ctx_create(void);
