@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xpmem-node: sets the local node identity and the peers of xpmem.ko and
+ * pings peers over the kernel's RDMA transport (CAP_SYS_ADMIN).
+ *
+ *   xpmem-node set --id N --addr IP [--port P] [--incarnation X]
+ *   xpmem-node add-peer --id N --addr IP [--port P] [--incarnation X]
+ *   xpmem-node del-peer --id N
+ *   xpmem-node ping --id N [--size B] [--count C] [--verbose]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xpmem_uapi.h"
+
+static const char usage[] =
+"usage: xpmem-node COMMAND [OPTIONS]\n"
+"\n"
+"Configures the cluster identity of xpmem.ko (needs CAP_SYS_ADMIN).\n"
+"\n"
+"  set --id N --addr IP [--port P] [--incarnation X]\n"
+"        this node is N (1..32767; 0 = single-node mode), listening on IP:P\n"
+"        (IP of the RDMA device).  The incarnation (default: the time now)\n"
+"        changes on every restart of the node.\n"
+"  add-peer --id N --addr IP [--port P] [--incarnation X]\n"
+"        registers peer N at IP:P; only registered peers may connect.\n"
+"        --incarnation pins its incarnation (default 0: any).\n"
+"  del-peer --id N\n"
+"        removes peer N: its connection is torn down, the peer is fenced.\n"
+"  ping --id N [--size B] [--count C] [--verbose]\n"
+"        C round trips (default 1) of B payload bytes (default 64, at most\n"
+"        65792) to peer N; prints min/median/avg/max RTT in microseconds,\n"
+"        each RTT with --verbose.  Exits 1 at the first failure.\n"
+"\n"
+"The port defaults to %d.  Exit status 0 on success, 1 on a failed\n"
+"operation (errno printed), 2 on a usage error.\n";
+
+struct opts {
+	long id;
+	const char *addr;
+	long port;
+	unsigned long long incarnation;
+	long size;
+	long count;
+	int verbose;
+};
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_addr(const char *s, __u16 *family, __u8 addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static int open_dev(void)
+{
+	int fd = open(XPMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "xpmem-node: %s: %s\n", XPMEM_DEVICE_PATH,
+			strerror(errno));
+	return fd;
+}
+
+static int fail(const char *what)
+{
+	int e = errno;
+
+	fprintf(stderr, "xpmem-node: %s: %s (%s)\n", what, strerror(e),
+		e == EPERM ? "needs CAP_SYS_ADMIN" : "errno");
+	return 1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int do_ping(int fd, const struct opts *o)
+{
+	struct xpmem_cmd_ping cmd;
+	uint64_t *rtt, sum = 0;
+	long i;
+
+	rtt = calloc(o->count, sizeof(*rtt));
+	if (!rtt) {
+		perror("xpmem-node: calloc");
+		return 1;
+	}
+	for (i = 0; i < o->count; i++) {
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.node_id = o->id;
+		cmd.size = o->size;
+		if (ioctl(fd, XPMEM_IOC_PING, &cmd) < 0) {
+			int e = errno;
+
+			fprintf(stderr, "xpmem-node: ping %ld of node %ld: %s (%s)\n",
+				i + 1, o->id, strerror(e), e == EPERM ?
+				"needs CAP_SYS_ADMIN" : "errno");
+			free(rtt);
+			return 1;
+		}
+		rtt[i] = cmd.rtt_ns;
+		sum += cmd.rtt_ns;
+		if (o->verbose)
+			printf("%ld bytes from node %ld: seq=%ld rtt=%.1f us\n",
+			       o->size, o->id, i + 1, cmd.rtt_ns / 1e3);
+	}
+	qsort(rtt, o->count, sizeof(*rtt), cmp_u64);
+	printf("node %ld: %ld pings of %ld bytes: rtt min %.1f median %.1f avg %.1f max %.1f us\n",
+	       o->id, o->count, o->size, rtt[0] / 1e3,
+	       rtt[o->count / 2] / 1e3, (double)sum / o->count / 1e3,
+	       rtt[o->count - 1] / 1e3);
+	free(rtt);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "addr", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "incarnation", required_argument, NULL, 'I' },
+		{ "size", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .id = -1, .port = XPMEM_DEFAULT_PORT, .size = 64,
+			  .count = 1 };
+	const char *cmd;
+	struct timespec ts;
+	char *end;
+	int c, fd, ret;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") ||
+			  !strcmp(argv[1], "-h"))) {
+		printf(usage, XPMEM_DEFAULT_PORT);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-') {
+		fprintf(stderr, usage, XPMEM_DEFAULT_PORT);
+		return 2;
+	}
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "i:a:p:I:s:c:vh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (parse_long(optarg, 0, XPMEM_MAX_NODE, &o.id))
+				goto bad;
+			break;
+		case 'a':
+			o.addr = optarg;
+			break;
+		case 'p':
+			if (parse_long(optarg, 1, 65535, &o.port))
+				goto bad;
+			break;
+		case 'I':
+			errno = 0;
+			o.incarnation = strtoull(optarg, &end, 0);
+			if (errno || *end || !*optarg)
+				goto bad;
+			break;
+		case 's':
+			if (parse_long(optarg, 0, 64 * 1024 + 256, &o.size))
+				goto bad;
+			break;
+		case 'c':
+			if (parse_long(optarg, 1, 100000000, &o.count))
+				goto bad;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'h':
+			printf(usage, XPMEM_DEFAULT_PORT);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (optind != argc || o.id < 0)
+		goto bad;
+
+	if (!strcmp(cmd, "set") || !strcmp(cmd, "add-peer")) {
+		int set = !strcmp(cmd, "set");
+		__u16 family = 0;
+		__u8 addr[16] = { 0 };
+
+		if (!(set && o.id == 0) &&
+		    (!o.addr || parse_addr(o.addr, &family, addr)))
+			goto bad;
+		if (!set && o.id == 0)
+			goto bad;
+		fd = open_dev();
+		if (fd < 0)
+			return 1;
+		if (set) {
+			struct xpmem_cmd_node n = { .node_id = o.id,
+						    .family = family,
+						    .port = o.port };
+
+			memcpy(n.addr, addr, sizeof(n.addr));
+			n.incarnation = o.incarnation;
+			if (!n.incarnation && o.id) {
+				clock_gettime(CLOCK_REALTIME, &ts);
+				n.incarnation = (__u64)ts.tv_sec * 1000000000ULL +
+						ts.tv_nsec;
+			}
+			ret = ioctl(fd, XPMEM_IOC_SET_NODE, &n) ? fail("set") : 0;
+		} else {
+			struct xpmem_cmd_peer p = { .node_id = o.id,
+						    .family = family,
+						    .port = o.port,
+						    .incarnation = o.incarnation };
+
+			memcpy(p.addr, addr, sizeof(p.addr));
+			ret = ioctl(fd, XPMEM_IOC_ADD_PEER, &p) ?
+			      fail("add-peer") : 0;
+		}
+	} else if (!strcmp(cmd, "del-peer")) {
+		struct xpmem_cmd_peer p = { .node_id = o.id };
+
+		if (o.addr || o.id == 0)
+			goto bad;
+		fd = open_dev();
+		if (fd < 0)
+			return 1;
+		ret = ioctl(fd, XPMEM_IOC_DEL_PEER, &p) ? fail("del-peer") : 0;
+	} else if (!strcmp(cmd, "ping")) {
+		if (o.addr || o.id == 0)
+			goto bad;
+		fd = open_dev();
+		if (fd < 0)
+			return 1;
+		ret = do_ping(fd, &o);
+	} else {
+		goto bad;
+	}
+	close(fd);
+	return ret;
+bad:
+	fprintf(stderr, usage, XPMEM_DEFAULT_PORT);
+	return 2;
+}
