@@ -66,7 +66,11 @@ void xpmem_net_set_fence_cb(void (*cb)(u16 node));
  * reply payload is copied to @reply (at most @reply_max bytes) and its
  * length stored in @reply_len.  Returns 0, -EHOSTDOWN (peer fenced or
  * unknown), -ETIMEDOUT (then the peer has been fenced), -EINTR (fatal
- * signal), -EMSGSIZE, -ENOMEM.
+ * signal), -EMSGSIZE, -ENOMEM; also -ECONNREFUSED (the peer refused our
+ * connection), -EHOSTUNREACH or -ECONNRESET (connecting failed) and
+ * -EOPNOTSUPP (no handler for @type at the peer).  Allocates nothing and
+ * takes no mutex: MMU notifier callbacks may call it.  The fence
+ * callback runs asynchronously, on the transport's workqueue.
  */
 int xpmem_net_call(u16 node, enum xpmem_msg_type type, const void *req,
 		   size_t req_len, void *reply, size_t reply_max,
