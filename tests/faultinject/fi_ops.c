@@ -154,8 +154,12 @@ static void setup(int op, struct nth_state *s, xpmem_segid_t peer_seg,
 	if (op >= N_PGET) {
 		s->seg = peer_seg;
 		s->len = peer_len;
-		/* a page the owner never touched: the fault allocates it */
-		s->page = fi->word[0]++ % (long)(peer_len / PG);
+		/*
+		 * A page the owner never touched, 32 pages (more than a fault
+		 * batch) past the last one: the fault allocates it in the
+		 * owner's mm, from this task.
+		 */
+		s->page = (fi->word[0]++ * 32) % (long)(peer_len / PG);
 	} else {
 		s->len = 4 * PG;
 		s->buf = it_map(s->len);	/* left unpopulated */
@@ -335,7 +339,7 @@ static void nth_peer(int fd, void *arg)
 static int run_nth(void)
 {
 	struct it_peer p;
-	size_t len = 256 * PG;
+	size_t len = 4096 * PG;
 	char *buf;
 	xpmem_segid_t seg;
 	int op;

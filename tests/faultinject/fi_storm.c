@@ -15,7 +15,9 @@
  * own buffers.  Workers fork children that attach and die (exit or
  * SIGKILL), remake their segment, and sometimes exit with everything live;
  * the parent SIGKILLs a random worker every second or two and starts a new
- * one in its slot.
+ * one in its slot.  With STORM_CGROUP=DIR (a cgroup v2 directory with a
+ * small memory.max, and swap on) the workers join that cgroup, so reclaim
+ * swaps their pages out under the attachers.
  *
  * Checked: every word read through an attachment is 0 or carries the
  * storm's tag (never another process's data, i.e. never a freed page);
@@ -294,6 +296,16 @@ static void worker(int w, unsigned int seed)
 	int i;
 
 	alarm(600);
+	if (getenv("STORM_CGROUP")) {	/* memory pressure: reclaim, swap */
+		char path[256];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs",
+			 getenv("STORM_CGROUP"));
+		f = fopen(path, "w");
+		CHECK(f && fprintf(f, "%d\n", (int)getpid()) > 0 && !fclose(f),
+		      "join %s", path);
+	}
 	for (i = 0; i < NBUF; i++) {
 		m.buf[i] = new_buf(i, w);
 		slots[w].buf[i] = (uintptr_t)m.buf[i];

@@ -14,6 +14,8 @@
 #              aimed at the test processes only (task-filter, make-it-fail)
 #   storm      fi_storm: whole-address-space segments attached both ways
 #              while owners remap, fork and get SIGKILLed
+#   storm-reclaim  the storm with its workers in a small memory cgroup
+#              (STORM_MEM, 24M) and swap on zram: reclaim under the attachers
 # After each test: the gauges of /proc/xpmem/counters back to 0, and no new
 # kernel log line matching tests/vm/kernel-log-patterns.  The fault
 # injection tests are skipped, with a message, on a kernel without
@@ -24,6 +26,7 @@
 # Environment: FI_PROB (percent, default 20), FI_ROUNDS (6), FI_ITERS (40),
 # STORM_SECS (30), STORM_WORKERS (4), FI_TIMEOUT (seconds per test, 600).
 
+{ # parsed in full before it runs: editing this file mid-run is safe
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 bin=$here/bin
@@ -173,6 +176,38 @@ fi
 
 run_test storm "$bin/fi_storm" "$storm_secs" "$storm_workers"
 
+# The storm again with the workers in a small memory cgroup and zram swap:
+# reclaim unmaps their pages (notifier from reclaim), attachers swap them in.
+storm_cg=/sys/fs/cgroup/xpmem-storm
+reclaim_setup() {
+	local out
+	if ! grep -q zram0 /proc/swaps; then
+		[[ -e /sys/block/zram0 ]] || modprobe zram num_devices=1 2>/dev/null
+		[[ -e /sys/block/zram0 ]] || { echo "no zram"; return 1; }
+		echo 256M > /sys/block/zram0/disksize 2>/dev/null
+		out=$(mkswap /dev/zram0 2>&1 && swapon /dev/zram0 2>&1) ||
+			{ echo "swap on zram0: $out"; return 1; }
+	fi
+	mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup ||
+		{ echo "cannot mount cgroup2"; return 1; }
+	echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+	mkdir -p "$storm_cg" && echo "${STORM_MEM:-24M}" > "$storm_cg/memory.max" ||
+		{ echo "no memory controller"; return 1; }
+}
+if why=$(reclaim_setup); then
+	echo "# storm-reclaim: workers in $storm_cg, memory.max $(cat "$storm_cg/memory.max"), swap on zram0"
+	run_test storm-reclaim env STORM_CGROUP="$storm_cg" "$bin/fi_storm" \
+		"$storm_secs" "$storm_workers"
+	echo "# $(grep -E '^(pswpin|pswpout) ' /proc/vmstat | tr '\n' ' ')"
+	rmdir "$storm_cg" 2>/dev/null
+	swapoff /dev/zram0 2>/dev/null
+else
+	echo "skip storm-reclaim: $why"
+	skip=$((skip + 1))
+fi
+
 echo "# $skip skipped"
 echo "$pass passed, $fail failed"
 ((fail == 0))
+exit
+}
