@@ -328,6 +328,15 @@ err_ap:
 	return ret;
 }
 
+/* Is @vma an attachment made through @ctx? */
+static bool xpmem_is_attachment(struct vm_area_struct *vma,
+				struct xpmem_ctx *ctx)
+{
+	return vma && (vma->vm_ops == &xpmem_vm_ops ||
+		       vma->vm_ops == &xpmem_client_vm_ops) &&
+	       vma->vm_file->private_data == ctx;
+}
+
 int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 {
 	struct xpmem_cmd_detach cmd;
@@ -342,8 +351,7 @@ int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, cmd.vaddr);
-	if (vma && vma->vm_ops == &xpmem_vm_ops &&
-	    vma->vm_file->private_data == ctx) {
+	if (xpmem_is_attachment(vma, ctx)) {
 		start = vma->vm_start;
 		len = vma->vm_end - vma->vm_start;
 	}
@@ -377,9 +385,7 @@ int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg)
 
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, cmd.vaddr);
-	if (!vma || (vma->vm_ops != &xpmem_vm_ops &&
-		     vma->vm_ops != &xpmem_client_vm_ops) ||
-	    vma->vm_file->private_data != ctx)
+	if (!xpmem_is_attachment(vma, ctx))
 		goto out;
 	att = vma->vm_private_data;
 	ret = 0;
