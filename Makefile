@@ -1,6 +1,6 @@
 # One entry point: build, install, test, demo.
 #
-#   make                 module (against Debian's installed headers), library, examples
+#   make                 module (against Debian's installed headers), library, examples, tools
 #   make check           native unit tests, then the VM suite
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -17,10 +17,10 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
 
-.PHONY: all kernel lib examples check unit-check vm-check install uninstall clean demo \
+.PHONY: all kernel lib examples tools check unit-check vm-check install uninstall clean demo \
 	debug-kernel
 
-all: kernel lib examples
+all: kernel lib examples tools
 
 kernel:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR); apt-get install linux-headers-amd64" >&2; exit 1; }
@@ -31,6 +31,9 @@ lib:
 
 examples: lib
 	$(MAKE) -C examples
+
+tools:
+	$(MAKE) -C tools
 
 check: all
 	$(MAKE) -C tests check KVER=$(KVER)
@@ -59,5 +62,6 @@ uninstall:
 clean:
 	$(MAKE) -C libxpmem clean
 	$(MAKE) -C examples clean
+	$(MAKE) -C tools clean
 	$(MAKE) -C tests clean
 	rm -rf build

@@ -1,15 +1,27 @@
 #!/bin/bash
-# `make demo`: boots a QEMU guest of Debian's kernel, loads the freshly
-# built xpmem.ko and runs the examples: two processes share a buffer, then
-# the Open MPI pattern (whole address space segment).  Extra arguments go
-# to run-vm (e.g. --kernel debug).
+# `make demo`: boots a 2-node virtual cluster (QEMU, Debian's kernel,
+# Soft-RoCE between the nodes), loads the freshly built xpmem.ko on both,
+# tells each kernel about the other (tools/xpmem-node, what xpmemd will
+# do), then runs examples/cross_node: node A makes a segment and writes a
+# message; node B attaches it by segid, prints it and its checksum and
+# writes a reply that A reads after B's release.  Then the single-node
+# examples on node A.  Extra arguments go to run-vm (e.g. --kernel debug).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec tests/vm/run-vm --nodes 1 "$@" -- sh -c '
+exec tests/vm/run-vm --nodes 2 "$@" -- bash -c '
 	set -e
-	echo "== examples/local_share: parent exports a buffer, child attaches it"
-	examples/local_share
-	echo "== examples/whole_as: the whole address space as one segment"
-	examples/whole_as
-	echo "== /proc/xpmem/counters"
-	cat /proc/xpmem/counters'
+	addrs=($XPMEM_NODE_ADDRS)
+	me=$XPMEM_NODE_INDEX other=$((1 - XPMEM_NODE_INDEX))
+	tools/xpmem-node set --id $((me + 1)) --addr ${addrs[$me]}
+	tools/xpmem-node add-peer --id $((other + 1)) --addr ${addrs[$other]}
+	if [ "$me" = 0 ]; then
+		echo "== node A (${addrs[0]}): examples/cross_node owner"
+		examples/cross_node owner 7800
+		echo "== node A: examples/local_share and examples/whole_as (one node)"
+		examples/local_share && examples/whole_as
+	else
+		echo "== node B (${addrs[1]}): examples/cross_node attach ${addrs[0]}"
+		examples/cross_node attach ${addrs[0]} 7800
+	fi
+	echo "== counters on this node"
+	grep -E "^(faults|remote_fetches|remote_pages_served|remote_writebacks) " /proc/xpmem/counters'
