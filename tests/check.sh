@@ -72,6 +72,7 @@ kernel_pass() {
 		env ITEST_LOOPS="$loops" tests/integration/run-suite.sh
 	run_stage "$name-rdma" tests/vm/selftest-rdma.sh \
 		--logdir "$LOGDIR/$name-rdma" "$@"
+	[[ $name != debug ]] || run_stage "$name-faultinject" tests/faultinject/vm.sh --logdir "$LOGDIR/$name-faultinject" "$@"
 	for ((i = first; i < ${#stage_names[@]}; i++)); do
 		p=$((p + stage_pass[i])) f=$((f + stage_fail[i])) t=$((t + stage_secs[i]))
 	done

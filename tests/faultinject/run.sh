@@ -15,7 +15,7 @@
 #   storm      fi_storm: whole-address-space segments attached both ways
 #              while owners remap, fork and get SIGKILLed
 #   storm-reclaim  the storm with its workers in a small memory cgroup
-#              (STORM_MEM, 24M) and swap on zram: reclaim under the attachers
+#              (STORM_MEM, 8M) and swap on zram: reclaim under the attachers
 # After each test: the gauges of /proc/xpmem/counters back to 0, and no new
 # kernel log line matching tests/vm/kernel-log-patterns.  The fault
 # injection tests are skipped, with a message, on a kernel without
@@ -24,7 +24,8 @@
 # Ends with "N passed, N failed" (skips are not passes).
 #
 # Environment: FI_PROB (percent, default 20), FI_ROUNDS (6), FI_ITERS (40),
-# STORM_SECS (30), STORM_WORKERS (4), FI_TIMEOUT (seconds per test, 600).
+# STORM_SECS (30), STORM_WORKERS (4), STORM_MEM (8M), FI_TIMEOUT (seconds
+# per test, 600).
 
 { # parsed in full before it runs: editing this file mid-run is safe
 here=$(cd "$(dirname "$0")" && pwd)
@@ -191,14 +192,17 @@ reclaim_setup() {
 	mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup ||
 		{ echo "cannot mount cgroup2"; return 1; }
 	echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
-	mkdir -p "$storm_cg" && echo "${STORM_MEM:-24M}" > "$storm_cg/memory.max" ||
+	mkdir -p "$storm_cg" && echo "${STORM_MEM:-8M}" > "$storm_cg/memory.max" ||
 		{ echo "no memory controller"; return 1; }
 }
 if why=$(reclaim_setup); then
 	echo "# storm-reclaim: workers in $storm_cg, memory.max $(cat "$storm_cg/memory.max"), swap on zram0"
+	swaps() { awk '$1 == "pswpin" { i = $2 } $1 == "pswpout" { o = $2 } END { print i, o }' /proc/vmstat; }
+	read -r in0 out0 <<< "$(swaps)"
 	run_test storm-reclaim env STORM_CGROUP="$storm_cg" "$bin/fi_storm" \
 		"$storm_secs" "$storm_workers"
-	echo "# $(grep -E '^(pswpin|pswpout) ' /proc/vmstat | tr '\n' ' ')"
+	read -r in1 out1 <<< "$(swaps)"
+	echo "# pages swapped during storm-reclaim: out $((out1 - out0)), in $((in1 - in0))"
 	rmdir "$storm_cg" 2>/dev/null
 	swapoff /dev/zram0 2>/dev/null
 else

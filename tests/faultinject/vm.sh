@@ -15,7 +15,7 @@ top=$(cd "$here/../.." && pwd)
 make -s -C "$top/libxpmem" > /dev/null
 make -s -C "$here"
 envs=()
-for v in FI_PROB FI_ROUNDS FI_ITERS STORM_SECS STORM_WORKERS FI_TIMEOUT; do
+for v in FI_PROB FI_ROUNDS FI_ITERS STORM_SECS STORM_WORKERS STORM_MEM FI_TIMEOUT; do
 	[[ -n ${!v:-} ]] && envs+=("$v=${!v}")
 done
 cd "$top"
