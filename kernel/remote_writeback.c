@@ -60,21 +60,38 @@ static int xpmem_twin_make_locked(struct xpmem_rcache *rc, unsigned long idx,
 	return 0;
 }
 
-/* Maps a cached copy: writable (with a twin) only for a write fault. */
+/*
+ * Maps a cached copy: writable (with a twin) only for a write fault or
+ * when it already has a twin.  The other cached pages of the fetch batch
+ * around it are mapped too (prefault), read-only unless they have twins.
+ */
 vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,
 				   unsigned long idx)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct xpmem_att *att = vma->vm_private_data;
-	pgprot_t prot = vma->vm_page_prot;
+	struct xpmem_rcache *rc = att->rc;
+	pgprot_t prot_rw = vm_get_page_prot(vma->vm_flags);
+	unsigned long first = rounddown(idx, XPMEM_FETCH_MAX_PAGES), i;
+	unsigned long end = min(first + XPMEM_FETCH_MAX_PAGES, att->npages);
+	struct page *p;
 
-	if ((vmf->flags & FAULT_FLAG_WRITE) && att->writable) {
-		if (xpmem_twin_make_locked(att->rc, idx, page))
-			return VM_FAULT_OOM;
-		prot = vm_get_page_prot(vma->vm_flags);
+	lockdep_assert_held(&rc->lock);
+	if ((vmf->flags & FAULT_FLAG_WRITE) && att->writable &&
+	    xpmem_twin_make_locked(rc, idx, page))
+		return VM_FAULT_OOM;
+	for (i = first; i < end; i++) {
+		p = i == idx ? page : xa_load(&rc->pages, i);
+		if (p && i != idx)
+			vmf_insert_pfn_prot(vma, vma->vm_start + (i << PAGE_SHIFT),
+					    page_to_pfn(p),
+					    xa_load(&rc->twins, i) ? prot_rw :
+					    vma->vm_page_prot);
 	}
 	return vmf_insert_pfn_prot(vma, vmf->address & PAGE_MASK,
-				   page_to_pfn(page), prot);
+				   page_to_pfn(page),
+				   xa_load(&rc->twins, idx) ? prot_rw :
+				   vma->vm_page_prot);
 }
 
 /* A write to a copy mapped read-only: make the twin, then let it write. */

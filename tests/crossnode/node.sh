@@ -1,6 +1,8 @@
 #!/bin/bash
 # Runs in every guest (tests/vm/run-vm): node i gets id i+1; node 0 owns
 # the segments and drives the cases, the others serve as attachers.
+# XNODE_PEER_LOST=1 (from run.sh --peer-lost) adds the case where the
+# last node drops off the network.
 set -euo pipefail
 cd "$(dirname "$0")"
 addrs=($XPMEM_NODE_ADDRS)
@@ -11,7 +13,7 @@ for i in "${!addrs[@]}"; do
 done
 ./xnode setup $((me + 1)) "${addrs[$me]}" "${peers[@]}"
 if ((me == 0)); then
-	exec ./xnode drive 7700 "${addrs[@]:1}"
+	exec env ${1:+XNODE_PEER_LOST=1} ./xnode drive 7700 "${addrs[@]:1}"
 else
 	exec ./xnode serve 7700
 fi

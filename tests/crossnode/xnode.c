@@ -200,6 +200,26 @@ static void serve_one(int fd, char *req)
 		else
 			h = checksum(p, b);
 		sock_send(fd, "%" PRIx64 " %.6f", h, now_s() - t0);
+	} else if (!strcmp(op, "check")) {
+		/* acquire, then every page must hold version c */
+		volatile uint64_t bad = 0, i;
+
+		sig = sigsetjmp(fault_jmp, 1);
+		if (sig) {
+			sock_send(fd, "SIG %d", sig);
+			return;
+		}
+		xpmem_sync((void *)(uintptr_t)a, b, XPMEM_SYNC_ACQUIRE);
+		for (i = 0; i < b; i += 4096)
+			bad += *(volatile uint64_t *)(uintptr_t)(a + i) != c;
+		sock_send(fd, "%" PRIx64, (uint64_t)bad);
+	} else if (!strcmp(op, "netdown")) {
+		/* this node drops off the network: the owner must fence it */
+		sock_send(fd, "ok");
+		if (system("ip link set eth0 down"))
+			exit(3);
+		sleep((unsigned int)a);
+		exit(0);
 	} else if (!strcmp(op, "sync")) {
 		sock_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
 						  (int)c), errno);
@@ -475,6 +495,96 @@ static void case_invalidate(struct servant **sv, int nsv)
 	xpmem_remove(segid);
 }
 
+/*
+ * Stress: the owner rewrites (and every third round remaps) its buffer
+ * while the attacher acquires and reads it: no stale page after acquire.
+ */
+static void case_stress(struct servant *s)
+{
+	size_t size = 32 * 4096, i;
+	uint64_t *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	struct remote_att ra;
+	long stale = 0, sigs = 0, rounds = 0, inv0;
+	double t0 = now_s();
+	uint64_t v;
+
+	if (buf == MAP_FAILED || segid < 0 ||
+	    remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra)) {
+		result(0, "stress_setup", "");
+		return;
+	}
+	inv0 = counter("remote_invalidates_sent");
+	for (v = 1; now_s() - t0 < 15 && v < 400; v++, rounds++) {
+		const char *r;
+
+		if (v % 3 == 0 &&
+		    mmap(buf, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
+			die("remap");
+		for (i = 0; i < size / 8; i += 512)
+			buf[i] = v;
+		r = rpc(s, "check %" PRIxPTR " %zx %" PRIx64, ra.addr, size, v);
+		if (!strncmp(r, "SIG", 3))
+			sigs++;
+		else
+			stale += strtol(r, NULL, 16);
+	}
+	result(stale == 0 && sigs == 0 && rounds > 10, "stress_no_stale_read",
+	       "%ld rounds in %.1f s, %ld stale pages, %ld SIGBUS, %ld invalidations",
+	       rounds, now_s() - t0, stale, sigs,
+	       counter("remote_invalidates_sent") - inv0);
+	remote_detach(s, &ra);
+	xpmem_remove(segid);
+	munmap(buf, size);
+}
+
+/*
+ * A peer drops off the network while it holds copies: the owner's
+ * invalidation returns within the transport timeout (the peer is fenced)
+ * and the owner forgets the peer's copies.  Must run last for that peer.
+ */
+static void case_peer_lost(struct servant *s)
+{
+	size_t size = 4 * 4096;
+	unsigned char *buf = owner_buffer(size, 5);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	struct remote_att ra;
+	uint64_t sum;
+	double secs, t0;
+	long timeout_ms = 5000;
+	FILE *f = fopen("/sys/module/xpmem/parameters/net_timeout_ms", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &timeout_ms) != 1)
+			timeout_ms = 5000;
+		fclose(f);
+	}
+	if (segid < 0 || remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra) ||
+	    remote_sum(s, ra.addr, size, &sum, &secs)) {
+		result(0, "peer_lost_setup", "");
+		return;
+	}
+	rpc(s, "netdown %x", 30);
+	sleep(2);	/* the peer answers before its link goes down */
+	t0 = now_s();
+	madvise(buf, size, MADV_DONTNEED);	/* INVALIDATE to a dead peer */
+	secs = now_s() - t0;
+	/* the margin covers vCPUs starved by other guests on a busy host */
+	result(secs < timeout_ms / 1000.0 + 5, "peer_lost_invalidation_bounded",
+	       "owner's MADV_DONTNEED returned after %.2f s (timeout %ld ms)",
+	       secs, timeout_ms);
+	result(counter("remote_attachments") == 0, "peer_lost_copies_forgotten",
+	       "remote_attachments %ld", counter("remote_attachments"));
+	xpmem_remove(segid);
+	munmap(buf, size);
+	close(s->fd);
+	s->fd = -1;
+}
+
 /* Counters on both sides back at zero. */
 static void case_gauges(struct servant **sv, int nsv)
 {
@@ -524,10 +634,14 @@ static int cmd_drive(int argc, char **argv)
 	case_read(sv[0]);
 	case_write(sv[0]);
 	case_invalidate(sv, n);
+	case_stress(sv[0]);
 	case_gauges(sv, n);
+	if (getenv("XNODE_PEER_LOST"))
+		case_peer_lost(sv[n - 1]);
 
 	for (i = 0; i < n; i++)
-		sock_send(s[i].fd, "quit");
+		if (s[i].fd >= 0)
+			sock_send(s[i].fd, "quit");
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
