@@ -70,9 +70,23 @@ kernel_pass() {
 	run_stage "$name-suite" tests/vm/run-vm --nodes 1 --append numa=fake=2 \
 		--logdir "$LOGDIR/$name-suite" "$@" -- \
 		env ITEST_LOOPS="$loops" tests/integration/run-suite.sh
-	run_stage "$name-rdma" tests/vm/selftest-rdma.sh \
-		--logdir "$LOGDIR/$name-rdma" "$@"
-	[[ $name != debug ]] || run_stage "$name-faultinject" tests/faultinject/vm.sh --logdir "$LOGDIR/$name-faultinject" "$@"
+	if [[ $name == debug ]]; then
+		# RDMA is exercised by the cross-node stage; the debug kernel
+		# is too slow to spend a boot on ib_read_lat as well.
+		run_stage "$name-faultinject" tests/faultinject/vm.sh \
+			--logdir "$LOGDIR/$name-faultinject" "$@"
+		run_stage "$name-crossnode" tests/crossnode/run.sh --quick \
+			--logdir "$LOGDIR/$name-crossnode" "$@"
+	else
+		run_stage "$name-rdma" tests/vm/selftest-rdma.sh \
+			--logdir "$LOGDIR/$name-rdma" "$@"
+		run_stage "$name-crossnode" tests/crossnode/run.sh --peer-lost \
+			--logdir "$LOGDIR/$name-crossnode" "$@"
+	fi
+	if [[ $name == stock ]]; then
+		run_stage "$name-3nodes" env NODES=3 tests/crossnode/run.sh \
+			--logdir "$LOGDIR/$name-3nodes" "$@"
+	fi
 	for ((i = first; i < ${#stage_names[@]}; i++)); do
 		p=$((p + stage_pass[i])) f=$((f + stage_fail[i])) t=$((t + stage_secs[i]))
 	done

@@ -1,14 +1,14 @@
 #!/bin/bash
 # Cross-node segment tests: NODES guests (default 2) over Soft-RoCE; the
-# owner (node 0) drives the cases.  --peer-lost adds the case where the
-# last node drops off the network while it holds copies.  Other arguments
-# go to run-vm.
+# owner (node 0) drives the cases.  Options before the run-vm arguments:
+#   --peer-lost  add the case where the last node drops off the network
+#   --quick      skip the 64 MiB read, shorter stress (debug kernel)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-lost=
-if [[ ${1:-} == --peer-lost ]]; then
-	lost=peer-lost
+opts=()
+while [[ ${1:-} == --peer-lost || ${1:-} == --quick ]]; do
+	opts+=("${1#--}")
 	shift
-fi
+done
 make -s -C tests/crossnode
-exec tests/vm/run-vm --nodes "${NODES:-2}" "$@" -- tests/crossnode/node.sh $lost
+exec tests/vm/run-vm --nodes "${NODES:-2}" "$@" -- tests/crossnode/node.sh "${opts[@]}"
