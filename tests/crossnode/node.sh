@@ -12,6 +12,26 @@ for i in "${!addrs[@]}"; do
 	((i == me)) || peers+=($((i + 1)) "${addrs[$i]}")
 done
 ./xnode setup $((me + 1)) "${addrs[$me]}" "${peers[@]}"
+
+# The link's own figures in the same run, next to which xnode's are read:
+# node 1 serves perftest, node 0 measures (port 18600, not the default).
+perf="-d rxe0 -F -p 18600"
+if ((me == 1)); then
+	timeout 120 ib_read_lat $perf -n 300 > /dev/null 2>&1 &&
+		timeout 120 ib_read_bw $perf -s 65536 -n 200 > /dev/null 2>&1 || true
+elif ((me == 0)); then
+	for try in $(seq 30); do
+		out=$(timeout 120 ib_read_lat $perf -n 300 "${addrs[1]}" 2>&1) && break
+		sleep 1
+	done
+	echo "$out" | awk 'NF >= 9 && $1 ~ /^[0-9]+$/ { print "# figure ib_read_lat_us " $5 }'
+	for try in $(seq 30); do
+		out=$(timeout 120 ib_read_bw $perf -s 65536 -n 200 "${addrs[1]}" 2>&1) && break
+		sleep 1
+	done
+	echo "$out" | awk 'NF >= 5 && $1 == 65536 { print "# figure ib_read_bw_MBps " $4 }'
+fi
+
 if ((me == 0)); then
 	opts=()
 	for a in "$@"; do

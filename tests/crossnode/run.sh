@@ -11,4 +11,6 @@ while [[ ${1:-} == --peer-lost || ${1:-} == --quick ]]; do
 	shift
 done
 make -s -C tests/crossnode
-exec tests/vm/run-vm --nodes "${NODES:-2}" "$@" -- tests/crossnode/node.sh "${opts[@]}"
+# Two fake NUMA nodes per guest for the migration case.
+exec tests/vm/run-vm --nodes "${NODES:-2}" --append numa=fake=2 "$@" -- \
+	tests/crossnode/node.sh "${opts[@]}"

@@ -29,6 +29,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -592,6 +594,131 @@ static void case_peer_lost(struct servant *s)
 	s->fd = -1;
 }
 
+/* The owner process exits: attachers elsewhere get SIGBUS, not old data. */
+static void case_owner_exit(struct servant *s)
+{
+	int pfd[2], status;
+	xpmem_segid_t segid = -1;
+	struct remote_att ra;
+	uint64_t sum;
+	double secs;
+	pid_t pid;
+	char go;
+	int ok;
+
+	if (pipe(pfd))
+		die("pipe");
+	pid = fork();
+	if (pid == 0) {		/* the owner: make, report, wait, exit */
+		unsigned char *buf = owner_buffer(8 * 4096, 11);
+
+		segid = xpmem_make(buf, 8 * 4096, XPMEM_PERMIT_MODE,
+				   (void *)0600);
+		if (write(pfd[1], &segid, sizeof(segid)) != sizeof(segid) ||
+		    read(pfd[0], &go, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (read(pfd[0], &segid, sizeof(segid)) != sizeof(segid))
+		die("read segid");
+	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDONLY, 0, 8 * 4096,
+					 &ra) &&
+	     !remote_sum(s, ra.addr, 8 * 4096, &sum, &secs);
+	result(ok, "owner_exit_setup", "");
+	if (write(pfd[1], "", 1) != 1 || waitpid(pid, &status, 0) != pid)
+		die("owner child");
+	if (ok) {
+		const char *r = rpc(s, "sum %" PRIxPTR " %x", ra.addr,
+				    8 * 4096);
+
+		result(!strncmp(r, "SIG", 3), "owner_exit_sigbus", "%s", r);
+		remote_detach(s, &ra);
+	}
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* Page migration of the owner's pages invalidates remote copies. */
+static void case_migrate(struct servant *s)
+{
+	size_t size = 8 * 4096, i;
+	unsigned char *buf = owner_buffer(size, 13);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	void *pages[8];
+	int nodes[8], st[8];
+	long inv0, moved = 0;
+	struct remote_att ra;
+	uint64_t sum;
+	double secs;
+
+	if (segid < 0 || remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra) ||
+	    remote_sum(s, ra.addr, size, &sum, &secs)) {
+		result(0, "migrate_setup", "");
+		return;
+	}
+	/* to the other NUMA node of whichever the first page is on */
+	pages[0] = buf;
+	if (syscall(SYS_move_pages, 0, 1, pages, NULL, st, 0) || st[0] < 0) {
+		result(0, "migrate_query", "move_pages: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		pages[i] = buf + i * 4096;
+		nodes[i] = !st[0];
+	}
+	inv0 = counter("remote_invalidates_sent");
+	if (syscall(SYS_move_pages, 0, 8, pages, nodes, st, 0) == 0)
+		for (i = 0; i < 8; i++)
+			moved += st[i] == nodes[i];
+	result(moved == 8 && counter("remote_invalidates_sent") > inv0,
+	       "migrate_invalidates", "%ld of 8 pages moved, %ld invalidations",
+	       moved, counter("remote_invalidates_sent") - inv0);
+	result(!remote_sum(s, ra.addr, size, &sum, &secs) &&
+	       sum == checksum(buf, size), "migrate_reads_correct", "");
+	remote_detach(s, &ra);
+	xpmem_remove(segid);
+	munmap(buf, size);
+}
+
+/*
+ * Figures (not pass/fail): cold remote fault latency (one page, after an
+ * acquire dropped it) and invalidation round (owner MADV_DONTNEED of a
+ * page cached remotely), each averaged; printed next to ib_read_lat.
+ */
+static void case_latency(struct servant *s)
+{
+	unsigned char *buf = owner_buffer(4096, 17);
+	xpmem_segid_t segid = xpmem_make(buf, 4096, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	double fault = 0, inval = 0, secs;
+	struct remote_att ra;
+	uint64_t sum;
+	int i, n = 50;
+
+	if (segid < 0 || remote_attach(s, segid, XPMEM_RDWR, 0, 4096, &ra)) {
+		result(0, "latency_setup", "");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		rpc(s, "sync %" PRIxPTR " %x %x", ra.addr, 4096,
+		    XPMEM_SYNC_ACQUIRE);
+		remote_sum(s, ra.addr, 4096, &sum, &secs);	/* cold fault */
+		fault += secs;
+		buf[0] = (unsigned char)i;			/* re-populate */
+		secs = now_s();
+		madvise(buf, 4096, MADV_DONTNEED);		/* invalidation */
+		inval += now_s() - secs;
+	}
+	printf("# figure remote_fault_latency_us %.0f\n", fault / n * 1e6);
+	printf("# figure invalidation_round_us %.0f\n", inval / n * 1e6);
+	result(1, "latency", "cold remote fault %.0f us, invalidation round %.0f us (avg of %d)",
+	       fault / n * 1e6, inval / n * 1e6, n);
+	remote_detach(s, &ra);
+	xpmem_remove(segid);
+	munmap(buf, 4096);
+}
+
 /* Counters on both sides back at zero. */
 static void case_gauges(struct servant **sv, int nsv)
 {
@@ -642,6 +769,9 @@ static int cmd_drive(int argc, char **argv)
 	case_write(sv[0]);
 	case_invalidate(sv, n);
 	case_stress(sv[0]);
+	case_owner_exit(sv[0]);
+	case_migrate(sv[0]);
+	case_latency(sv[0]);
 	case_gauges(sv, n);
 	if (getenv("XNODE_PEER_LOST"))
 		case_peer_lost(sv[n - 1]);
