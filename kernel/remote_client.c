@@ -15,12 +15,29 @@
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "xpmem_internal.h"
 #include "transport.h"
 #include "wire.h"
+
+static unsigned int remote_readahead = XPMEM_FETCH_MAX_PAGES;
+module_param(remote_readahead, uint, 0644);
+MODULE_PARM_DESC(remote_readahead,
+		 "pages fetched per remote fault (1-16, default 16)");
+
+/* The fetch window of a fault at page @idx: aligned, within the attachment. */
+void xpmem_client_window(struct xpmem_att *att, unsigned long idx,
+			 unsigned long *first, unsigned long *end)
+{
+	unsigned int ra = clamp(READ_ONCE(remote_readahead), 1U,
+				(unsigned int)XPMEM_FETCH_MAX_PAGES);
+
+	*first = rounddown(idx, ra);
+	*end = min(*first + ra, att->npages);
+}
 
 static DEFINE_MUTEX(xpmem_client_lock);
 static DEFINE_XARRAY_ALLOC1(xpmem_client_atts);
@@ -347,14 +364,13 @@ vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
 	struct xpmem_att *att = vma->vm_private_data;
 	struct xpmem_rcache *rc = att->rc;
 	unsigned long idx = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
-	unsigned long first = rounddown(idx, XPMEM_FETCH_MAX_PAGES);
-	unsigned int n = min_t(unsigned long, XPMEM_FETCH_MAX_PAGES,
-			       att->npages - first);
+	unsigned long first, end;
 	struct page *page;
 	vm_fault_t ret;
 	int tries, err = 0;
 
 	xpmem_count_inc(XPMEM_CNT_FAULTS);
+	xpmem_client_window(att, idx, &first, &end);
 	for (tries = 0; tries < 8; tries++) {
 		if (READ_ONCE(att->dead))
 			return VM_FAULT_SIGBUS;
@@ -367,7 +383,7 @@ vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
 			return ret;
 		}
 		mutex_unlock(&rc->lock);
-		err = xpmem_client_fetch(att, first, n);
+		err = xpmem_client_fetch(att, first, end - first);
 		if (err && err != -EAGAIN)
 			break;
 	}

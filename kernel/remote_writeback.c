@@ -72,11 +72,11 @@ vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,
 	struct xpmem_att *att = vma->vm_private_data;
 	struct xpmem_rcache *rc = att->rc;
 	pgprot_t prot_rw = vm_get_page_prot(vma->vm_flags);
-	unsigned long first = rounddown(idx, XPMEM_FETCH_MAX_PAGES), i;
-	unsigned long end = min(first + XPMEM_FETCH_MAX_PAGES, att->npages);
+	unsigned long first, end, i;
 	struct page *p;
 
 	lockdep_assert_held(&rc->lock);
+	xpmem_client_window(att, idx, &first, &end);
 	if ((vmf->flags & FAULT_FLAG_WRITE) && att->writable &&
 	    xpmem_twin_make_locked(rc, idx, page))
 		return VM_FAULT_OOM;

@@ -213,6 +213,8 @@ int xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
 			 unsigned long end);
 void xpmem_client_zap_locked(struct xpmem_att *att, unsigned long first,
 			     unsigned long end);
+void xpmem_client_window(struct xpmem_att *att, unsigned long idx,
+			 unsigned long *first, unsigned long *end);
 
 /* remote_writeback.c: remote writes reach the owner as diffs at release */
 vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,

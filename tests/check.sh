@@ -86,6 +86,8 @@ kernel_pass() {
 	if [[ $name == stock ]]; then
 		run_stage "$name-3nodes" env NODES=3 tests/crossnode/run.sh \
 			--logdir "$LOGDIR/$name-3nodes" "$@"
+		run_stage "$name-transport" tests/cluster/run.sh \
+			--logdir "$LOGDIR/$name-transport" "$@"
 	fi
 	for ((i = first; i < ${#stage_names[@]}; i++)); do
 		p=$((p + stage_pass[i])) f=$((f + stage_fail[i])) t=$((t + stage_secs[i]))
