@@ -597,7 +597,7 @@ static void case_peer_lost(struct servant *s)
 /* The owner process exits: attachers elsewhere get SIGBUS, not old data. */
 static void case_owner_exit(struct servant *s)
 {
-	int pfd[2], status;
+	int pfd[2], gfd[2], status;	/* segid up, "go" down */
 	xpmem_segid_t segid = -1;
 	struct remote_att ra;
 	uint64_t sum;
@@ -606,7 +606,7 @@ static void case_owner_exit(struct servant *s)
 	char go;
 	int ok;
 
-	if (pipe(pfd))
+	if (pipe(pfd) || pipe(gfd))
 		die("pipe");
 	pid = fork();
 	if (pid == 0) {		/* the owner: make, report, wait, exit */
@@ -615,7 +615,7 @@ static void case_owner_exit(struct servant *s)
 		segid = xpmem_make(buf, 8 * 4096, XPMEM_PERMIT_MODE,
 				   (void *)0600);
 		if (write(pfd[1], &segid, sizeof(segid)) != sizeof(segid) ||
-		    read(pfd[0], &go, 1) != 1)
+		    read(gfd[0], &go, 1) != 1)
 			_exit(1);
 		_exit(0);
 	}
@@ -625,7 +625,7 @@ static void case_owner_exit(struct servant *s)
 					 &ra) &&
 	     !remote_sum(s, ra.addr, 8 * 4096, &sum, &secs);
 	result(ok, "owner_exit_setup", "");
-	if (write(pfd[1], "", 1) != 1 || waitpid(pid, &status, 0) != pid)
+	if (write(gfd[1], "", 1) != 1 || waitpid(pid, &status, 0) != pid)
 		die("owner child");
 	if (ok) {
 		const char *r = rpc(s, "sum %" PRIxPTR " %x", ra.addr,
@@ -636,6 +636,8 @@ static void case_owner_exit(struct servant *s)
 	}
 	close(pfd[0]);
 	close(pfd[1]);
+	close(gfd[0]);
+	close(gfd[1]);
 }
 
 /* Page migration of the owner's pages invalidates remote copies. */
