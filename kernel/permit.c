@@ -53,6 +53,13 @@ void xpmem_ap_put(struct xpmem_ap *ap)
 	kref_put(&ap->kref, xpmem_ap_free);
 }
 
+/* Random high bits, as in segment ids: a permit id cannot be guessed. */
+static s64 xpmem_make_apid(u32 slot)
+{
+	return ((s64)((get_random_u32() & 0x7fffffff) | 1) <<
+		XPMEM_SEGID_SLOT_BITS) | slot;
+}
+
 struct xpmem_ap *xpmem_ap_lookup(struct xpmem_ctx *ctx, s64 apid)
 {
 	struct xpmem_ap *ap;
@@ -124,8 +131,7 @@ int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg)
 	if (ret)
 		goto err_ap;
 	ap->slot = slot;
-	ap->apid = ((s64)((get_random_u32() & 0x7fffffff) | 1) <<
-		    XPMEM_SEGID_SLOT_BITS) | slot;
+	ap->apid = xpmem_make_apid(slot);
 
 	mutex_lock(&seg->lock);
 	if (seg->state != XPMEM_SEG_LIVE) {
@@ -213,8 +219,7 @@ int xpmem_ap_install(struct xpmem_ctx *ctx, struct xpmem_ap *ap,
 		return ret;
 	}
 	ap->slot = slot;
-	ap->apid = ((s64)((get_random_u32() & 0x7fffffff) | 1) <<
-		    XPMEM_SEGID_SLOT_BITS) | slot;
+	ap->apid = xpmem_make_apid(slot);
 	xa_store(&ctx->aps, slot, ap, GFP_KERNEL);
 	xpmem_count_inc(XPMEM_CNT_GETS);
 	cmd->apid = ap->apid;
