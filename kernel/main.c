@@ -100,9 +100,12 @@ static int __init xpmem_init(void)
 	ret = xpmem_counters_init();
 	if (ret)
 		return ret;
-	ret = xpmem_net_init();
+	ret = xpmem_segments_init();
 	if (ret)
 		goto err_counters;
+	ret = xpmem_net_init();
+	if (ret)
+		goto err_segments;
 	ret = xpmem_notifier_init();
 	if (ret)
 		goto err_net;
@@ -123,6 +126,8 @@ err_notifier:
 	xpmem_notifier_exit();
 err_net:
 	xpmem_net_exit();
+err_segments:
+	xpmem_segments_exit();
 err_counters:
 	xpmem_counters_exit();
 	return ret;

@@ -6,9 +6,11 @@
  * that every lookup checks, so ids cannot be guessed from a pid or a
  * counter.  The slot bits index a node-wide table.
  */
+#include <linux/proc_fs.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -110,6 +112,7 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	seg->mode = cmd.permit_mode;
 	seg->uid = current_euid();
 	seg->gid = current_egid();
+	seg->pid = task_tgid_nr(current);
 	seg->state = XPMEM_SEG_LIVE;
 	mmgrab(ctx->mm);
 	seg->mm = ctx->mm;
@@ -204,8 +207,73 @@ int xpmem_ioctl_remove(struct xpmem_ctx *ctx, void __user *arg)
 	return mine ? 0 : -ENOENT;
 }
 
+static unsigned int xpmem_rb_count(struct rb_root_cached *root)
+{
+	struct rb_node *n;
+	unsigned int count = 0;
+
+	for (n = rb_first_cached(root); n; n = rb_next(n))
+		count++;
+	return count;
+}
+
+static unsigned int xpmem_list_count(struct list_head *head)
+{
+	struct list_head *pos;
+	unsigned int count = 0;
+
+	list_for_each(pos, head)
+		count++;
+	return count;
+}
+
+/*
+ * /proc/xpmem/segments (root only: it names other users' segments), one
+ * line per live segment, for xpmemd and admins.  Counts are taken under
+ * each segment's lock, so a line is consistent in itself.
+ */
+static int xpmem_segments_show(struct seq_file *m, void *v)
+{
+	struct xpmem_seg *seg;
+	unsigned long slot;
+
+	rcu_read_lock();
+	xa_for_each(&xpmem_segs, slot, seg) {
+		if (!kref_get_unless_zero(&seg->kref))
+			continue;
+		rcu_read_unlock();
+
+		mutex_lock(&seg->lock);
+		seq_printf(m, "segid %#llx pid %d uid %u gid %u size %lu mode %#o",
+			   (u64)seg->segid, seg->pid,
+			   from_kuid_munged(&init_user_ns, seg->uid),
+			   from_kgid_munged(&init_user_ns, seg->gid),
+			   seg->size, seg->mode);
+		seq_printf(m, " permits %u attachments %u remote_permits %u remote_attachments %u\n",
+			   xpmem_list_count(&seg->aps),
+			   xpmem_rb_count(&seg->atts),
+			   xpmem_list_count(&seg->raps),
+			   xpmem_rb_count(&seg->ratts));
+		mutex_unlock(&seg->lock);
+
+		xpmem_seg_put(seg);
+		rcu_read_lock();
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+int xpmem_segments_init(void)
+{
+	if (!proc_create_single("segments", 0400, xpmem_proc_dir(),
+				xpmem_segments_show))
+		return -ENOMEM;
+	return 0;
+}
+
 void xpmem_segments_exit(void)
 {
+	remove_proc_entry("segments", xpmem_proc_dir());
 	WARN_ON(!xa_empty(&xpmem_segs));
 	xa_destroy(&xpmem_segs);
 }

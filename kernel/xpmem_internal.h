@@ -58,6 +58,7 @@ struct xpmem_seg {
 	umode_t mode;
 	kuid_t uid;
 	kgid_t gid;
+	pid_t pid;			/* owner's tgid, for /proc/xpmem/segments */
 	struct mmu_interval_notifier notifier;
 	struct mutex lock;		/* PTE installs vs invalidation; atts */
 	enum xpmem_seg_state state;
@@ -183,6 +184,7 @@ struct xpmem_seg *xpmem_seg_lookup(s64 segid);
 u16 xpmem_segid_node(s64 segid);
 void xpmem_seg_put(struct xpmem_seg *seg);
 void xpmem_seg_destroy(struct xpmem_seg *seg);
+int xpmem_segments_init(void);
 void xpmem_segments_exit(void);
 
 /* permit.c */
