@@ -25,6 +25,7 @@ struct xpmem_zap_work {
 	struct xpmem_seg *seg;
 	struct xpmem_att *only;		/* zap just this one, or NULL */
 	unsigned long start, last;	/* segment offsets, inclusive */
+	struct xpmem_inval_wait remote;
 };
 
 static void xpmem_zap_att(struct xpmem_att *att, unsigned long start,
@@ -58,7 +59,8 @@ static void xpmem_zap_workfn(struct work_struct *work)
 			xpmem_zap_att(container_of(it, struct xpmem_att, it),
 				      zw->start, zw->last);
 		/* Copies on other nodes: INVALIDATE and wait for the acks. */
-		xpmem_home_invalidate(zw->seg, zw->start, zw->last);
+		xpmem_home_invalidate(zw->seg, zw->start, zw->last,
+				      &zw->remote);
 	}
 	complete(&zw->done);
 }
@@ -99,7 +101,15 @@ void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
 	init_completion(&zw.done);
 	queue_work(xpmem_zap_wq, &zw.work);
 	/* Not flush_work(): lockdep would see the worker's notifier map. */
-	wait_for_completion(&zw.done);
+	if (wait_for_completion_killable(&zw.done)) {
+		/*
+		 * Killed: the local zap is quick and still awaited, but no
+		 * ack from another node is: whoever holds us up is fenced.
+		 */
+		WRITE_ONCE(zw.remote.abort, true);
+		while (!wait_for_completion_timeout(&zw.done, HZ / 20))
+			xpmem_home_invalidate_abort(&zw.remote);
+	}
 	destroy_work_on_stack(&zw.work);
 }
 

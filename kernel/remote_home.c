@@ -514,10 +514,12 @@ bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
  * Called from the zap worker while the notifier sleeps holding seg->lock:
  * every node holding a copy in [start, last] drops it before we return.
  * A node that does not answer in time is fenced by the transport, and the
- * fence callback forgets its copies.
+ * fence callback forgets its copies.  A node with no connection up has
+ * been fenced already.  Once @w->abort is set (the sleeping task was
+ * killed) nobody waits for acks: the remaining holders are fenced.
  */
 void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
-			   unsigned long last)
+			   unsigned long last, struct xpmem_inval_wait *w)
 {
 	struct interval_tree_node *it;
 	struct xpmem_wire_status rep;
@@ -540,12 +542,29 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 			continue;
 		req.first = cpu_to_le64(first);
 		req.npages = cpu_to_le64(end - first);
-		xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
-		if (!xpmem_net_call(ratt->node, XPMEM_MSG_INVALIDATE, &req,
-				    sizeof(req), &rep, sizeof(rep), &rep_len))
-			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
 		bitmap_clear(ratt->copies, first, end - first);
+		if (READ_ONCE(w->abort)) {
+			xpmem_net_fence_node(ratt->node,
+					     "invalidating task killed");
+			continue;
+		}
+		WRITE_ONCE(w->node, ratt->node);
+		xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
+		if (!xpmem_net_call_flags(ratt->node, XPMEM_MSG_INVALIDATE,
+					  &req, sizeof(req), &rep, sizeof(rep),
+					  &rep_len, XPMEM_NET_CONNECTED))
+			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
+		WRITE_ONCE(w->node, 0);
 	}
+}
+
+/* The task waiting for @w was killed: fence the node it waits for. */
+void xpmem_home_invalidate_abort(struct xpmem_inval_wait *w)
+{
+	u16 node = READ_ONCE(w->node);
+
+	if (node)
+		xpmem_net_fence_node(node, "invalidating task killed");
 }
 
 /* Tells the attacher its attachment is gone; best effort. */
@@ -557,8 +576,8 @@ static void xpmem_ratt_revoke(struct xpmem_ratt *ratt)
 	struct xpmem_wire_status rep;
 	size_t rep_len;
 
-	xpmem_net_call(ratt->node, XPMEM_MSG_REVOKE, &req, sizeof(req),
-		       &rep, sizeof(rep), &rep_len);
+	xpmem_net_call_flags(ratt->node, XPMEM_MSG_REVOKE, &req, sizeof(req),
+			     &rep, sizeof(rep), &rep_len, XPMEM_NET_CONNECTED);
 }
 
 /*

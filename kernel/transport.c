@@ -259,9 +259,27 @@ static int xpmem_peer_connect(struct xpmem_peer *peer, unsigned long deadline,
 	}
 }
 
-int xpmem_net_call(u16 node, enum xpmem_msg_type type, const void *req,
-		   size_t req_len, void *reply, size_t reply_max,
-		   size_t *reply_len)
+/* A referenced connection to @peer if one is up; never connects. */
+static int xpmem_peer_current(struct xpmem_peer *peer,
+			      struct xpmem_conn **connp)
+{
+	struct xpmem_conn *conn;
+
+	spin_lock(&peer->lock);
+	conn = peer->conn;
+	if (conn && READ_ONCE(conn->state) == XPMEM_CONN_UP)
+		kref_get(&conn->kref);
+	else
+		conn = NULL;
+	spin_unlock(&peer->lock);
+	*connp = conn;
+	return conn ? 0 : -ENOTCONN;
+}
+
+int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
+			 const void *req, size_t req_len, void *reply,
+			 size_t reply_max, size_t *reply_len,
+			 unsigned int flags)
 {
 	unsigned long deadline = jiffies + xpmem_net_timeout();
 	struct xpmem_call call = { .type = type };
@@ -281,7 +299,10 @@ int xpmem_net_call(u16 node, enum xpmem_msg_type type, const void *req,
 	if (!peer)
 		return -EHOSTDOWN;
 
-	ret = xpmem_peer_connect(peer, deadline, &conn);
+	if (flags & XPMEM_NET_CONNECTED)
+		ret = xpmem_peer_current(peer, &conn);
+	else
+		ret = xpmem_peer_connect(peer, deadline, &conn);
 	if (ret)
 		goto out;
 
@@ -327,7 +348,17 @@ out:
 	xpmem_peer_put(peer);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(xpmem_net_call);
+EXPORT_SYMBOL_GPL(xpmem_net_call_flags);
+
+void xpmem_net_fence_node(u16 node, const char *why)
+{
+	struct xpmem_peer *peer = xpmem_peer_get(node);
+
+	if (!peer)
+		return;
+	xpmem_peer_fence(peer, NULL, why);
+	xpmem_peer_put(peer);
+}
 
 void xpmem_net_register(enum xpmem_msg_type type, xpmem_net_handler_t fn)
 {

@@ -72,9 +72,28 @@ void xpmem_net_set_fence_cb(void (*cb)(u16 node));
  * takes no mutex: MMU notifier callbacks may call it.  The fence
  * callback runs asynchronously, on the transport's workqueue.
  */
-int xpmem_net_call(u16 node, enum xpmem_msg_type type, const void *req,
-		   size_t req_len, void *reply, size_t reply_max,
-		   size_t *reply_len);
+int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
+			 const void *req, size_t req_len, void *reply,
+			 size_t reply_max, size_t *reply_len,
+			 unsigned int flags);
+
+/*
+ * Only over a connection that is up now, else -ENOTCONN at once: for
+ * messages about state that a lost connection has already fenced (a
+ * node's copies of our pages), so a dead node costs no connect attempt.
+ */
+#define XPMEM_NET_CONNECTED	0x1
+
+static inline int xpmem_net_call(u16 node, enum xpmem_msg_type type,
+				 const void *req, size_t req_len, void *reply,
+				 size_t reply_max, size_t *reply_len)
+{
+	return xpmem_net_call_flags(node, type, req, req_len, reply,
+				    reply_max, reply_len, 0);
+}
+
+/* Fences @node now, as a timeout would; never sleeps. */
+void xpmem_net_fence_node(u16 node, const char *why);
 
 /* Answers the request @rx from inside its handler. */
 int xpmem_net_reply(struct xpmem_net_rx *rx, const void *payload, size_t len);

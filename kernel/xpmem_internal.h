@@ -257,8 +257,18 @@ int xpmem_home_init(void);
 void xpmem_home_exit(void);
 bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
 			   unsigned long last);
+/*
+ * A remote invalidation in progress, shared by the zap worker and the
+ * task sleeping in the notifier, so a killed task can cut it short.
+ */
+struct xpmem_inval_wait {
+	u16 node;		/* whose ack the worker awaits; 0 if none */
+	bool abort;		/* the sleeping task was killed */
+};
+
 void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
-			   unsigned long last);
+			   unsigned long last, struct xpmem_inval_wait *w);
+void xpmem_home_invalidate_abort(struct xpmem_inval_wait *w);
 void xpmem_home_seg_destroy(struct xpmem_seg *seg);
 void xpmem_home_fence(u16 node);
 

@@ -80,11 +80,11 @@ kernel_pass() {
 	else
 		run_stage "$name-rdma" tests/vm/selftest-rdma.sh \
 			--logdir "$LOGDIR/$name-rdma" "$@"
-		run_stage "$name-crossnode" tests/crossnode/run.sh --peer-lost \
+		run_stage "$name-crossnode" tests/crossnode/run.sh --peer-killed \
 			--logdir "$LOGDIR/$name-crossnode" "$@"
 	fi
 	if [[ $name == stock ]]; then
-		run_stage "$name-3nodes" env NODES=3 tests/crossnode/run.sh \
+		run_stage "$name-3nodes" env NODES=3 tests/crossnode/run.sh --peer-killed \
 			--logdir "$LOGDIR/$name-3nodes" "$@"
 		run_stage "$name-transport" tests/cluster/run.sh \
 			--logdir "$LOGDIR/$name-transport" "$@"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs in every guest (tests/vm/run-vm): node i gets id i+1; node 0 owns
 # the segments and drives the cases, the others serve as attachers.
-# Arguments (from run.sh): peer-lost adds the case where the last node
-# drops off the network; quick skips the largest read (debug kernel).
+# Arguments (from run.sh): peer-killed adds the case where the last node's
+# VM is killed by the host; quick skips the largest read (debug kernel).
 set -euo pipefail
 cd "$(dirname "$0")"
 addrs=($XPMEM_NODE_ADDRS)
@@ -36,7 +36,7 @@ if ((me == 0)); then
 	opts=()
 	for a in "$@"; do
 		case $a in
-		peer-lost) opts+=(XNODE_PEER_LOST=1) ;;
+		peer-killed) opts+=(XNODE_PEER_KILLED=1) ;;
 		quick) opts+=(XNODE_QUICK=1) ;;
 		esac
 	done

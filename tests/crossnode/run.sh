@@ -1,12 +1,13 @@
 #!/bin/bash
 # Cross-node segment tests: NODES guests (default 2) over Soft-RoCE; the
 # owner (node 0) drives the cases.  Options before the run-vm arguments:
-#   --peer-lost  add the case where the last node drops off the network
+#   --peer-killed  end with the last node's VM killed by the host (2 nodes:
+#                  the owner's wait stays killable; 3: bounded by the timeout)
 #   --quick      skip the 64 MiB read, shorter stress (debug kernel)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 opts=()
-while [[ ${1:-} == --peer-lost || ${1:-} == --quick ]]; do
+while [[ ${1:-} == --peer-killed || ${1:-} == --quick ]]; do
 	opts+=("${1#--}")
 	shift
 done

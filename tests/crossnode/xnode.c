@@ -6,7 +6,10 @@
  *   xnode drive PORT ADDR...                     the owner: runs the cases
  *
  * Environment of drive: XNODE_QUICK=1 skips the 64 MiB read and shortens
- * the stress (debug kernel); XNODE_PEER_LOST=1 adds the lost-peer case.
+ * the stress (debug kernel); XNODE_PEER_KILLED=1 ends with the last node's
+ * VM killed by the host (tests/vm/run-vm): with one servant the owner's
+ * wait for its ack must stay killable, with more the invalidation must
+ * return within net_timeout_ms while the live nodes ack.
  *
  * The owner makes segments of its own memory and tells each servant,
  * over a TCP connection on the virtual network, what to get, attach, read
@@ -218,13 +221,6 @@ static void serve_one(int fd, char *req)
 		for (i = 0; i < b; i += 4096)
 			bad += *(volatile uint64_t *)(uintptr_t)(a + i) != c;
 		sock_send(fd, "%" PRIx64, (uint64_t)bad);
-	} else if (!strcmp(op, "netdown")) {
-		/* this node drops off the network: the owner must fence it */
-		sock_send(fd, "ok");
-		if (system("ip link set eth0 down"))
-			exit(3);
-		sleep((unsigned int)a);
-		exit(0);
 	} else if (!strcmp(op, "sync")) {
 		sock_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
 						  (int)c), errno);
@@ -550,48 +546,194 @@ static void case_stress(struct servant *s)
 	munmap(buf, size);
 }
 
-/*
- * A peer drops off the network while it holds copies: the owner's
- * invalidation returns within the transport timeout (the peer is fenced)
- * and the owner forgets the peer's copies.  Must run last for that peer.
- */
-static void case_peer_lost(struct servant *s)
+/* ---- a peer VM killed (tests/vm/run-vm: XPMEM_HOST_CTL/kill.J) ---- */
+
+static long net_timeout_ms(void)
 {
-	size_t size = 4 * 4096;
-	unsigned char *buf = owner_buffer(size, 5);
-	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
-					 (void *)0600);
-	struct remote_att ra;
-	uint64_t sum;
-	double secs, t0;
-	long timeout_ms = 5000;
 	FILE *f = fopen("/sys/module/xpmem/parameters/net_timeout_ms", "r");
+	long ms = 5000;
 
 	if (f) {
-		if (fscanf(f, "%ld", &timeout_ms) != 1)
-			timeout_ms = 5000;
+		if (fscanf(f, "%ld", &ms) != 1)
+			ms = 5000;
 		fclose(f);
 	}
-	if (segid < 0 || remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra) ||
+	return ms;
+}
+
+/* A field of node @node's line in /proc/xpmem/peers, or -1. */
+static long peer_field(int node, const char *field)
+{
+	FILE *f = fopen("/proc/xpmem/peers", "r");
+	char line[1024], want[32], *p;
+	long val = -1;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "node %d ", node);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		p = strstr(line, field);
+		if (p && p[strlen(field)] == ' ')
+			val = strtol(p + strlen(field) + 1, NULL, 10);
+	}
+	fclose(f);
+	return val;
+}
+
+/* Asks the host to SIGKILL guest @index's QEMU; 0 once it is dead. */
+static int kill_vm(int index)
+{
+	const char *dir = getenv("XPMEM_HOST_CTL");
+	char path[512];
+	double t0 = now_s();
+	FILE *f;
+
+	if (!dir)
+		return -1;
+	snprintf(path, sizeof(path), "%s/kill.%d", dir, index);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/killed.%d", dir, index);
+	while (access(path, F_OK)) {
+		if (now_s() - t0 > 30)
+			return -1;
+		usleep(100000);
+	}
+	return 0;
+}
+
+/* Polls gauge @name until it reads @want (the fence callback is async). */
+static long counter_settle(const char *name, long want, double secs)
+{
+	double t0 = now_s();
+	long v;
+
+	while ((v = counter(name)) != want && now_s() - t0 < secs)
+		usleep(50000);
+	return v;
+}
+
+/*
+ * Node @index (servant @s) holds copies of a segment whose owner is a
+ * child process; the node's VM is killed; the child's MADV_DONTNEED then
+ * waits for an ack that never comes.  SIGKILL ends the child at once
+ * (the wait is killable: the node is fenced, not awaited), and the
+ * owner forgets the dead node's copies.
+ */
+static void case_peer_killed_owner_killable(struct servant *s, int index)
+{
+	size_t size = 4 * 4096;
+	int pfd[2], gfd[2], status;
+	xpmem_segid_t segid = -1;
+	struct remote_att ra;
+	long fences0 = peer_field(index + 1, "fences");
+	double secs, t0;
+	uint64_t sum;
+	pid_t pid;
+	char go;
+
+	if (pipe(pfd) || pipe(gfd))
+		die("pipe");
+	pid = fork();
+	if (pid == 0) {	/* the owner: make, report, wait, invalidate */
+		unsigned char *buf = owner_buffer(size, 21);
+
+		segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE, (void *)0600);
+		if (write(pfd[1], &segid, sizeof(segid)) != sizeof(segid) ||
+		    read(gfd[0], &go, 1) != 1)
+			_exit(1);
+		madvise(buf, size, MADV_DONTNEED);
+		_exit(0);
+	}
+	if (read(pfd[0], &segid, sizeof(segid)) != sizeof(segid) ||
+	    segid <= 0 || remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra) ||
 	    remote_sum(s, ra.addr, size, &sum, &secs)) {
-		result(0, "peer_lost_setup", "");
+		result(0, "peer_killed_setup", "segid %llx", (long long)segid);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
 		return;
 	}
-	rpc(s, "netdown %x", 30);
-	sleep(2);	/* the peer answers before its link goes down */
-	t0 = now_s();
-	madvise(buf, size, MADV_DONTNEED);	/* INVALIDATE to a dead peer */
-	secs = now_s() - t0;
-	/* the margin covers vCPUs starved by other guests on a busy host */
-	result(secs < timeout_ms / 1000.0 + 5, "peer_lost_invalidation_bounded",
-	       "owner's MADV_DONTNEED returned after %.2f s (timeout %ld ms)",
-	       secs, timeout_ms);
-	result(counter("remote_attachments") == 0, "peer_lost_copies_forgotten",
-	       "remote_attachments %ld", counter("remote_attachments"));
-	xpmem_remove(segid);
-	munmap(buf, size);
+	result(!kill_vm(index), "peer_killed_vm_killed",
+	       "node%d's VM killed by the host", index);
 	close(s->fd);
 	s->fd = -1;
+
+	if (write(gfd[1], "g", 1) != 1)
+		die("pipe");
+	usleep(500000);	/* the owner now sleeps in its notifier */
+	t0 = now_s();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	secs = now_s() - t0;
+	result(WIFSIGNALED(status) && secs < 2.0, "peer_killed_owner_killable",
+	       "owner waiting for the dead node's ack reaped %.2f s after SIGKILL (net_timeout_ms %ld)",
+	       secs, net_timeout_ms());
+	result(counter_settle("remote_attachments", 0, 10) == 0 &&
+	       peer_field(index + 1, "fences") > fences0,
+	       "peer_killed_fenced", "remote_attachments %ld, node %d fences %ld -> %ld",
+	       counter("remote_attachments"), index + 1, fences0,
+	       peer_field(index + 1, "fences"));
+	close(pfd[0]);
+	close(pfd[1]);
+	close(gfd[0]);
+	close(gfd[1]);
+}
+
+/*
+ * Two nodes hold copies; the last one's VM is killed; the owner's
+ * MADV_DONTNEED returns within the timeout (the live node acked, the dead
+ * one is fenced), and the live node reads the owner's new data after.
+ */
+static void case_peer_killed_bounded(struct servant **sv, int n)
+{
+	size_t size = 4 * 4096;
+	unsigned char *buf = owner_buffer(size, 31);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	struct servant *live = sv[0], *dead = sv[n - 1];
+	long timeout_ms = net_timeout_ms(), acked0;
+	struct remote_att rl, rd;
+	double secs, t0;
+	uint64_t sum;
+
+	if (n < 2 || segid <= 0 ||
+	    remote_attach(live, segid, XPMEM_RDONLY, 0, size, &rl) ||
+	    remote_attach(dead, segid, XPMEM_RDONLY, 0, size, &rd) ||
+	    remote_sum(live, rl.addr, size, &sum, &secs) ||
+	    remote_sum(dead, rd.addr, size, &sum, &secs)) {
+		result(0, "peer_killed_bounded_setup", "%d servants", n);
+		return;
+	}
+	result(!kill_vm(n), "peer_killed_vm_killed",
+	       "node%d's VM killed by the host", n);
+	close(dead->fd);
+	dead->fd = -1;
+
+	acked0 = counter("remote_invalidates_acked");
+	t0 = now_s();
+	madvise(buf, size, MADV_DONTNEED);	/* zero pages from now on */
+	secs = now_s() - t0;
+	/* the margin covers vCPUs starved by other guests on a busy host */
+	result(secs < timeout_ms / 1000.0 + 5 &&
+	       counter("remote_invalidates_acked") > acked0,
+	       "peer_killed_invalidation_bounded",
+	       "MADV_DONTNEED returned after %.2f s (timeout %ld ms), the live node acked",
+	       secs, timeout_ms);
+	result(counter_settle("remote_attachments", 1, 10) == 1,
+	       "peer_killed_copies_forgotten",
+	       "remote_attachments %ld (the live node's)",
+	       counter("remote_attachments"));
+	memset(buf, 0, size);
+	result(!remote_sum(live, rl.addr, size, &sum, &secs) &&
+	       sum == checksum(buf, size), "peer_killed_live_node_current",
+	       "the live node reads the owner's data after the invalidation");
+	remote_detach(live, &rl);
+	xpmem_remove(segid);
+	munmap(buf, size);
 }
 
 /* The owner process exits: attachers elsewhere get SIGBUS, not old data. */
@@ -775,8 +917,11 @@ static int cmd_drive(int argc, char **argv)
 	case_migrate(sv[0]);
 	case_latency(sv[0]);
 	case_gauges(sv, n);
-	if (getenv("XNODE_PEER_LOST"))
-		case_peer_lost(sv[n - 1]);
+	/* last: the last node's VM is killed */
+	if (getenv("XNODE_PEER_KILLED") && n == 1)
+		case_peer_killed_owner_killable(sv[0], 1);
+	else if (getenv("XNODE_PEER_KILLED"))
+		case_peer_killed_bounded(sv, n);
 
 	for (i = 0; i < n; i++)
 		if (s[i].fd >= 0)
