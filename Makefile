@@ -17,10 +17,10 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
 
-.PHONY: all kernel lib examples tools check unit-check vm-check install uninstall clean demo \
-	debug-kernel
+.PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
+	clean demo debug-kernel
 
-all: kernel lib examples tools
+all: kernel lib examples tools daemon
 
 kernel:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR); apt-get install linux-headers-amd64" >&2; exit 1; }
@@ -35,11 +35,15 @@ examples: lib
 tools:
 	$(MAKE) -C tools
 
+daemon:
+	$(MAKE) -C daemon
+
 check: all
 	$(MAKE) -C tests check KVER=$(KVER)
 
 unit-check: lib
 	$(MAKE) -C tests unit-check
+	$(MAKE) -C daemon check
 
 vm-check: all
 	$(MAKE) -C tests vm-check KVER=$(KVER)
@@ -53,15 +57,18 @@ demo: all
 debug-kernel:
 	tools/debug-kernel/build.sh
 
-install: lib
+install: lib daemon
 	$(MAKE) -C libxpmem install
+	$(MAKE) -C daemon install
 
 uninstall:
 	$(MAKE) -C libxpmem uninstall
+	$(MAKE) -C daemon uninstall
 
 clean:
 	$(MAKE) -C libxpmem clean
 	$(MAKE) -C examples clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C daemon clean
 	$(MAKE) -C tests clean
 	rm -rf build

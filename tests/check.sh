@@ -54,6 +54,8 @@ k612_kver=$(newest_kver '^6\.12[.-].*-amd64$')
 
 run_stage unit make -s -C tests/unit check
 run_stage lint make -s -C libxpmem lint
+run_stage daemon make -s -C daemon check
+run_stage daemon-lint make -s -C daemon lint
 run_stage checkpatch tests/checkpatch.sh
 # The guests run the host's binaries read-only: build them first (a fresh
 # clone has none).

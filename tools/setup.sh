@@ -12,7 +12,7 @@ packages=(
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static vde2 iproute2
 	rdma-core ibverbs-utils perftest rdmacm-utils libibverbs-dev librdmacm-dev
-	numactl libnuma-dev libcmocka-dev cppcheck
+	numactl libnuma-dev libcmocka-dev cppcheck libsodium-dev groff-base
 )
 export DEBIAN_FRONTEND=noninteractive
 
