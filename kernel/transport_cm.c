@@ -24,6 +24,14 @@
  * handler lock the QP is disconnected and moved to the error state, then
  * the flushes are awaited (bounded), the handlers still holding receive
  * buffers finish, and the QP, CQ, buffers, PD and cm_id are freed.
+ *
+ * While the port is down (a link down is when peers get fenced), nothing
+ * is sent: the QP only goes to the error state, and the cm_id, whose
+ * destruction sends a DREQ or REJ, is kept until the port is up again.
+ * Soft-RoCE (6.1) loses the receive side of its GSI QP for good when a CM
+ * message fails to go out on a down link: no connection could ever be
+ * made again (measured: after a peer was removed during a link flap,
+ * every later connect timed out while sends still left the node).
  */
 #include <linux/inet.h>
 #include <linux/in6.h>
@@ -61,6 +69,31 @@ static void xpmem_conn_fail_work(struct work_struct *work)
 	xpmem_conn_put(conn);
 }
 
+/* Can the CM send on @id's port now?  Unresolved ids send nothing. */
+static bool xpmem_port_up(struct rdma_cm_id *id)
+{
+	struct ib_port_attr attr;
+
+	if (!id->device || ib_query_port(id->device, id->port_num, &attr))
+		return true;
+	return attr.state == IB_PORT_ACTIVE;
+}
+
+/* The last step of teardown; waits (at most ~10 min) for the port. */
+static void xpmem_conn_id_work(struct work_struct *work)
+{
+	struct xpmem_conn *conn = container_of(to_delayed_work(work),
+					       struct xpmem_conn, id_work);
+
+	if (!xpmem_port_up(conn->cm_id) && !READ_ONCE(xpmem_net.exiting) &&
+	    ++conn->id_waits < 1200) {
+		queue_delayed_work(xpmem_net.td_wq, &conn->id_work, HZ / 2);
+		return;
+	}
+	rdma_destroy_id(conn->cm_id);
+	xpmem_conn_put(conn);
+}
+
 static void xpmem_conn_destroy_work(struct work_struct *work)
 {
 	struct xpmem_conn *conn = container_of(work, struct xpmem_conn,
@@ -72,7 +105,7 @@ static void xpmem_conn_destroy_work(struct work_struct *work)
 	if (id) {
 		/* No cm handler runs meanwhile; later ones see DEAD. */
 		rdma_lock_handler(id);
-		if (conn->connected)
+		if (conn->connected && xpmem_port_up(id))
 			rdma_disconnect(id);
 		if (conn->qp)
 			ib_modify_qp(conn->qp, &attr, IB_QP_STATE);
@@ -95,8 +128,10 @@ static void xpmem_conn_destroy_work(struct work_struct *work)
 		xpmem_conn_free_bufs(conn);
 	if (conn->pd)
 		ib_dealloc_pd(conn->pd);
-	if (id)
-		rdma_destroy_id(id);
+	if (id) {
+		xpmem_conn_id_work(&conn->id_work.work);
+		return;
+	}
 	xpmem_conn_put(conn);
 }
 
@@ -118,6 +153,7 @@ static struct xpmem_conn *xpmem_conn_alloc(struct xpmem_peer *peer,
 	init_waitqueue_head(&conn->wq);
 	INIT_WORK(&conn->fail_work, xpmem_conn_fail_work);
 	INIT_WORK(&conn->destroy_work, xpmem_conn_destroy_work);
+	INIT_DELAYED_WORK(&conn->id_work, xpmem_conn_id_work);
 	spin_lock(&xpmem_net.lock);
 	list_add(&conn->all_link, &xpmem_net.conns);
 	spin_unlock(&xpmem_net.lock);

@@ -144,6 +144,8 @@ struct xpmem_conn {
 	struct xpmem_txbuf credit_tx;
 	struct work_struct fail_work;	/* fatal QP event */
 	struct work_struct destroy_work;
+	struct delayed_work id_work;	/* rdma_destroy_id once the port is up */
+	unsigned int id_waits;
 	struct list_head all_link;	/* in xpmem_net.conns */
 };
 

@@ -36,8 +36,9 @@ static void xpmem_peer_show(struct seq_file *m, struct xpmem_peer *peer)
 	inc = peer->seen_incarnation;
 	spin_unlock(&peer->lock);
 
-	seq_printf(m, "node %u addr %pISpc state %s incarnation %#llx",
-		   peer->node, &peer->addr, state, inc);
+	/* incarnation: seen on a connection; admits: required by ADD_PEER */
+	seq_printf(m, "node %u addr %pISpc state %s incarnation %#llx admits %#llx",
+		   peer->node, &peer->addr, state, inc, peer->incarnation);
 	seq_printf(m, " tx_msgs %lld tx_bytes %lld rx_msgs %lld rx_bytes %lld",
 		   (long long)atomic64_read(&peer->tx_msgs),
 		   (long long)atomic64_read(&peer->tx_bytes),

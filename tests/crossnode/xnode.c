@@ -172,6 +172,52 @@ static void on_fault(int sig)
 	siglongjmp(fault_jmp, sig);
 }
 
+/*
+ * A bounded burst of junk at a daemon's port: random bytes of random
+ * length; datagrams that start like an xpmemd header (magic "XPD1",
+ * version 1) and go on at random; and datagrams framed like a message
+ * (docs/daemon.md: 40-byte header, payload length matching) with a
+ * random MAC.  So the framing and the MAC checks are both hit.  Returns
+ * the number sent.
+ */
+static int udp_junk(uint32_t addr, uint16_t port, uint64_t count)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(addr) };
+	unsigned char pkt[2048];
+	int s = socket(AF_INET, SOCK_DGRAM, 0), sent = 0;
+	uint64_t i;
+	size_t j, len;
+
+	if (s < 0)
+		return -1;
+	srandom((unsigned int)getpid());
+	for (i = 0; i < count; i++) {
+		len = (size_t)random() % sizeof(pkt);
+		for (j = 0; j < len; j++)
+			pkt[j] = (unsigned char)random();
+		if (i % 4 == 0 && len >= 72 && len <= 584) {
+			/* framed right, signed wrong: hits the MAC check */
+			uint32_t plen = (uint32_t)len - 72, dst = 1;
+
+			memcpy(pkt, "XPD1\x01\x01\0\0", 8);
+			memcpy(pkt + 12, &dst, 4);
+			memcpy(pkt + 32, &plen, 4);
+			memset(pkt + 36, 0, 4);
+		} else if (i % 4 == 1 && len >= 8) {
+			memcpy(pkt, "XPD1\x01\x01\0\0", 8);
+		}
+		if (sendto(s, pkt, len, 0, (void *)&sa, sizeof(sa)) ==
+		    (ssize_t)len)
+			sent++;
+		if (i % 64 == 63)
+			usleep(1000);	/* bounded, not a flood */
+	}
+	close(s);
+	return sent;
+}
+
 static void serve_one(int fd, char *req)
 {
 	char op[32];
@@ -221,6 +267,57 @@ static void serve_one(int fd, char *req)
 		for (i = 0; i < b; i += 4096)
 			bad += *(volatile uint64_t *)(uintptr_t)(a + i) != c;
 		sock_send(fd, "%" PRIx64, (uint64_t)bad);
+	} else if (!strcmp(op, "make")) {
+		/* this servant becomes an owner: a SIZE a, seed b, 0600 */
+		unsigned char *buf = mmap(NULL, a, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		xpmem_segid_t segid = -1;
+		uint64_t i;
+
+		if (buf != MAP_FAILED) {
+			for (i = 0; i < a; i++)
+				buf[i] = (unsigned char)(i * 7 + b + (i >> 12));
+			segid = xpmem_make(buf, a, XPMEM_PERMIT_MODE,
+					   (void *)0600);
+		}
+		sock_send(fd, "%llx %" PRIx64 " %" PRIxPTR, (long long)segid,
+			  segid > 0 ? checksum(buf, a) : 0, (uintptr_t)buf);
+	} else if (!strcmp(op, "getas")) {
+		/* xpmem_get as uid a: errno of a refusal, 0 if granted */
+		pid_t pid = fork();
+		int status = -1;
+
+		if (pid == 0) {
+			if (setgid((gid_t)a) || setuid((uid_t)a))
+				_exit(255);
+			_exit(xpmem_get((xpmem_segid_t)b, (int)c,
+					XPMEM_PERMIT_MODE, NULL) < 0 ?
+			      errno & 0x7f : 0);
+		}
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		sock_send(fd, "%d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (!strcmp(op, "watch")) {
+		/* reads [a, a+b) over and over until a signal or c seconds */
+		volatile unsigned char *p = (void *)(uintptr_t)a;
+		volatile double t0 = now_s();
+
+		sig = sigsetjmp(fault_jmp, 1);
+		if (sig) {
+			sock_send(fd, "SIG %d %.3f", sig, now_s() - t0);
+			return;
+		}
+		while (now_s() - t0 < (double)c)
+			checksum(p, b);
+		sock_send(fd, "none %.3f", now_s() - t0);
+	} else if (!strcmp(op, "udpjunk")) {
+		/* c datagrams of junk to IPv4 address a, UDP port b */
+		sock_send(fd, "%d", udp_junk((uint32_t)a, (uint16_t)b, c));
+	} else if (!strcmp(op, "sh")) {
+		/* the rest of the line, by the shell: its exit status */
+		int st = system(req + 3);
+
+		sock_send(fd, "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	} else if (!strcmp(op, "sync")) {
 		sock_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
 						  (int)c), errno);
