@@ -88,6 +88,8 @@ kernel_pass() {
 	if [[ $name == stock ]]; then
 		run_stage "$name-3nodes" env NODES=3 tests/crossnode/run.sh --peer-killed \
 			--logdir "$LOGDIR/$name-3nodes" "$@"
+		run_stage "$name-membership" tests/membership/run.sh \
+			--logdir "$LOGDIR/$name-membership" "$@"
 		run_stage "$name-transport" tests/cluster/run.sh \
 			--logdir "$LOGDIR/$name-transport" "$@"
 	fi

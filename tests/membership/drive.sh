@@ -58,6 +58,8 @@ attach() {
 	[[ $err == 0 ]]
 }
 sum_on() { rpc "$1" sum "$2" "$3"; echo "${R%% *}"; }
+# after an acquire: the owner's writes since the last one are visible
+acquire_sum_on() { rpc "$1" sync "$2" "$3" 1; sum_on "$@"; }
 
 for i in "${!addrs[@]}"; do connect "$i"; done
 
@@ -98,9 +100,9 @@ dctl_on 1 kill9
 k=$R
 dctl_on 1 start
 result $((k == 0 && R == 0)) daemon_restart "node 1's xpmemd killed with SIGKILL and started again"
-rpc 0 fill "$OWNADDR" $MIB1 5a	# the owner writes: invalidation to node 1
+rpc 0 fill "$OWNADDR" $MIB1 5a	# the owner writes; node 1 acquires
 OWNSUM=$(sum_on 0 "$OWNADDR" $MIB1)
-got=$(sum_on 1 "$ADDR1" $MIB1)
+got=$(acquire_sum_on 1 "$ADDR1" $MIB1)
 result $([[ $got == "$OWNSUM" ]] && echo 1 || echo 0) daemon_restart_attachment_works \
 	"node 1's existing attachment reads the owner's new data ($got)"
 attach 1 "$SEG" $MIB1 && got=$(sum_on 1 "$ADDR" $MIB1) || got=none
@@ -137,7 +139,7 @@ result $((sent == 3000 && mal > mal0 && mac > mac0)) junk_counted \
 ok=1
 kill -0 "$(cat /tmp/xpmem/xpmemd.pid)" || ok=0
 [[ $($dctl state 2) == alive && $($dctl state 3) == alive ]] || ok=0
-got=$(sum_on 1 "$ADDR1" $MIB1)
+got=$(acquire_sum_on 1 "$ADDR1" $MIB1)
 [[ $got == "$OWNSUM" ]] || ok=0
 result $ok junk_daemon_serving "node 0's daemon runs, both peers alive, node 1 still reads"
 
