@@ -7,17 +7,20 @@
 #   daemon-ctl.sh state NODE        NODE's state in this daemon's view
 #   daemon-ctl.sh wait-state NODE STATE SECONDS
 #   daemon-ctl.sh counter NAME      a daemon message counter (bad_mac, ...)
+# The cluster key (and a wrong one) come from $XPMEMD_KEYDIR (default
+# build/membership), made on the host with xpmemd --gen-key.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 W=/tmp/xpmem
+keys=${XPMEMD_KEYDIR:-build/membership}
 ctl() { daemon/xpmemctl -S "$W/xpmemd.sock" "$@"; }
 me=$((XPMEM_NODE_INDEX + 1))
 
 case $1 in
 configure)
 	mkdir -p "$W"
-	install -m 600 build/membership/cluster.key "$W/cluster.key"
-	install -m 600 build/membership/wrong.key "$W/wrong.key"
+	install -m 600 "$keys/cluster.key" "$W/cluster.key"
+	[[ ! -e $keys/wrong.key ]] || install -m 600 "$keys/wrong.key" "$W/wrong.key"
 	i=1
 	for a in $XPMEM_NODE_ADDRS; do
 		echo "$i node$((i - 1)) $a"
