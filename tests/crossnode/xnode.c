@@ -727,7 +727,7 @@ static void case_peer_killed_owner_killable(struct servant *s, int index)
 	int pfd[2], gfd[2], status;
 	xpmem_segid_t segid = -1;
 	struct remote_att ra;
-	long fences0 = peer_field(index + 1, "fences");
+	long fences0 = peer_field(index + 1, "fences"), fences, ratts;
 	double secs, t0;
 	uint64_t sum;
 	pid_t pid;
@@ -769,11 +769,11 @@ static void case_peer_killed_owner_killable(struct servant *s, int index)
 	result(WIFSIGNALED(status) && secs < 2.0, "peer_killed_owner_killable",
 	       "owner waiting for the dead node's ack reaped %.2f s after SIGKILL (net_timeout_ms %ld)",
 	       secs, net_timeout_ms());
-	result(counter_settle("remote_attachments", 0, 10) == 0 &&
-	       peer_field(index + 1, "fences") > fences0,
-	       "peer_killed_fenced", "remote_attachments %ld, node %d fences %ld -> %ld",
-	       counter("remote_attachments"), index + 1, fences0,
-	       peer_field(index + 1, "fences"));
+	ratts = counter_settle("remote_attachments", 0, 10);
+	fences = peer_field(index + 1, "fences");
+	result(ratts == 0 && fences > fences0, "peer_killed_fenced",
+	       "remote_attachments %ld, node %d fences %ld -> %ld", ratts,
+	       index + 1, fences0, fences);
 	close(pfd[0]);
 	close(pfd[1]);
 	close(gfd[0]);
@@ -792,7 +792,7 @@ static void case_peer_killed_bounded(struct servant **sv, int n)
 	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
 					 (void *)0600);
 	struct servant *live = sv[0], *dead = sv[n - 1];
-	long timeout_ms = net_timeout_ms(), acked0;
+	long timeout_ms = net_timeout_ms(), acked0, ratts;
 	struct remote_att rl, rd;
 	double secs, t0;
 	uint64_t sum;
@@ -820,10 +820,9 @@ static void case_peer_killed_bounded(struct servant **sv, int n)
 	       "peer_killed_invalidation_bounded",
 	       "MADV_DONTNEED returned after %.2f s (timeout %ld ms), the live node acked",
 	       secs, timeout_ms);
-	result(counter_settle("remote_attachments", 1, 10) == 1,
-	       "peer_killed_copies_forgotten",
-	       "remote_attachments %ld (the live node's)",
-	       counter("remote_attachments"));
+	ratts = counter_settle("remote_attachments", 1, 10);
+	result(ratts == 1, "peer_killed_copies_forgotten",
+	       "remote_attachments %ld (the live node's)", ratts);
 	memset(buf, 0, size);
 	result(!remote_sum(live, rl.addr, size, &sum, &secs) &&
 	       sum == checksum(buf, size), "peer_killed_live_node_current",
