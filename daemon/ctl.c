@@ -8,11 +8,12 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 
-int ctl_parse_request(const char *line, enum ctl_cmd *cmd, int *json)
+int ctl_parse_request(const char *line, struct ctl_request *r)
 {
 	static const struct {
 		const char *name;
@@ -22,23 +23,33 @@ int ctl_parse_request(const char *line, enum ctl_cmd *cmd, int *json)
 		{ "segments", CTL_SEGMENTS },
 		{ "counters", CTL_COUNTERS },
 	};
-	char word[16], extra[8], rest[2];
+	char word[16], opt[2][8], rest[2];
 	size_t i;
-	int n;
+	int n, k, found = 0;
 
-	n = sscanf(line, "%15s %7s %1s", word, extra, rest);
-	if (n < 1 || n > 2)
-		return -1;
-	if (n == 2 && strcmp(extra, "json"))
+	n = sscanf(line, "%15s %7s %7s %1s", word, opt[0], opt[1], rest);
+	if (n < 1 || n > 3)
 		return -1;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (!strcmp(word, cmds[i].name)) {
-			*cmd = cmds[i].cmd;
-			*json = n == 2;
-			return 0;
+			r->cmd = cmds[i].cmd;
+			found = 1;
+			break;
 		}
 	}
-	return -1;
+	if (!found)
+		return -1;
+	r->json = r->local = 0;
+	for (k = 0; k < n - 1; k++) {
+		if (!strcmp(opt[k], "json") && !r->json)
+			r->json = 1;
+		else if (!strcmp(opt[k], "local") && !r->local &&
+			 r->cmd == CTL_SEGMENTS)
+			r->local = 1;
+		else
+			return -1;
+	}
+	return 0;
 }
 
 size_t ctl_filter_segments(uid_t uid, const struct kif_segment *in, size_t n,
@@ -52,20 +63,279 @@ size_t ctl_filter_segments(uid_t uid, const struct kif_segment *in, size_t n,
 	return k;
 }
 
+size_t ctl_filter_uid(int all, uint32_t uid, const struct kif_segment *in,
+		      size_t n, struct kif_segment *out)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (all || in[i].uid == uid)
+			out[k++] = in[i];
+	return k;
+}
+
+static uint32_t sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+void ctl_seg_to_rec(const struct kif_segment *s, struct wire_seg_rec *r)
+{
+	r->segid = s->segid;
+	r->size = s->size;
+	r->pid = s->pid < 0 ? 0 : sat32((uint64_t)s->pid);
+	r->uid = s->uid;
+	r->gid = s->gid;
+	r->mode = s->mode;
+	r->permits = sat32(s->permits);
+	r->attachments = sat32(s->attachments);
+	r->remote_permits = sat32(s->remote_permits);
+	r->remote_attachments = sat32(s->remote_attachments);
+}
+
+void ctl_rec_to_seg(const struct wire_seg_rec *r, struct kif_segment *s)
+{
+	s->segid = r->segid;
+	s->size = r->size;
+	s->pid = r->pid;
+	s->uid = r->uid;
+	s->gid = r->gid;
+	s->mode = r->mode;
+	s->permits = r->permits;
+	s->attachments = r->attachments;
+	s->remote_permits = r->remote_permits;
+	s->remote_attachments = r->remote_attachments;
+}
+
+size_t ctl_seg_answer(const struct wire_seg_request *rq,
+		      const struct kif_segment *v, ssize_t n,
+		      struct wire_seg_reply *parts, size_t max)
+{
+	int all = !!(rq->flags & WIRE_SEGREQ_ALL);
+	size_t np = 1;
+	ssize_t i;
+
+	if (max > WIRE_SEGREP_MAX_PARTS)
+		max = WIRE_SEGREP_MAX_PARTS;
+	memset(&parts[0], 0, sizeof(parts[0]));
+	parts[0].id = rq->id;
+	if (n < 0) {
+		parts[0].flags = WIRE_SEGREP_UNAVAILABLE | WIRE_SEGREP_LAST;
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct wire_seg_reply *p = &parts[np - 1];
+
+		if (!all && v[i].uid != rq->uid)
+			continue;
+		if (p->count == WIRE_SEGREP_MAX_RECS) {
+			if (np == max) {
+				p->flags |= WIRE_SEGREP_TRUNCATED;
+				break;
+			}
+			p = &parts[np];
+			memset(p, 0, sizeof(*p));
+			p->id = rq->id;
+			p->part = (uint16_t)np++;
+		}
+		ctl_seg_to_rec(&v[i], &p->rec[p->count++]);
+	}
+	parts[np - 1].flags |= WIRE_SEGREP_LAST;
+	return np;
+}
+
+void ctl_node_init(struct ctl_node_segs *ns, uint32_t node, const char *host,
+		   enum ctl_node_state state)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->node = node;
+	ns->host = host;
+	ns->state = state;
+	ns->last_part = -1;
+}
+
+int ctl_node_add_reply(struct ctl_node_segs *ns, int all, uint32_t uid,
+		       const struct wire_seg_reply *r)
+{
+	uint64_t bit;
+	uint32_t i;
+
+	if (ns->state != CTL_NODE_WAITING || r->part >= WIRE_SEGREP_MAX_PARTS ||
+	    r->count > WIRE_SEGREP_MAX_RECS)
+		return -1;
+	bit = 1ULL << r->part;
+	if (ns->parts_seen & bit ||
+	    (ns->last_part >= 0 && r->part > ns->last_part))
+		return -1;
+	if (r->flags & WIRE_SEGREP_LAST) {
+		/* Parts after the LAST one must not have arrived already. */
+		if (ns->parts_seen >> r->part)
+			return -1;
+		ns->last_part = r->part;
+	}
+	if (ns->n + r->count > ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : WIRE_SEGREP_MAX_RECS;
+		struct kif_segment *v;
+
+		while (cap < ns->n + r->count)
+			cap *= 2;
+		v = realloc(ns->v, cap * sizeof(*v));
+		if (!v)
+			return -2;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->parts_seen |= bit;
+	for (i = 0; i < r->count; i++) {
+		/* Defence in depth: the answering node filtered already. */
+		if (!all && r->rec[i].uid != uid)
+			continue;
+		ctl_rec_to_seg(&r->rec[i], &ns->v[ns->n]);
+		ns->n++;
+	}
+	if (r->flags & WIRE_SEGREP_TRUNCATED)
+		ns->truncated = 1;
+	if (ns->last_part < 0 ||
+	    ns->parts_seen != (~0ULL >> (63 - ns->last_part)))
+		return 0;
+	ns->state = r->flags & WIRE_SEGREP_UNAVAILABLE && ns->last_part == 0 ?
+		    CTL_NODE_UNAVAILABLE : CTL_NODE_OK;
+	return 1;
+}
+
+void ctl_node_free(struct ctl_node_segs *ns)
+{
+	free(ns->v);
+	ns->v = NULL;
+	ns->n = ns->cap = 0;
+}
+
+static const char *node_state_name(const struct ctl_node_segs *ns)
+{
+	switch (ns->state) {
+	case CTL_NODE_OK:
+		return "ok";
+	case CTL_NODE_UNAVAILABLE:
+		return "unavailable";
+	case CTL_NODE_DEAD:
+		return "dead";
+	case CTL_NODE_UNKNOWN:
+		return "unknown";
+	case CTL_NODE_WAITING:
+		break;
+	}
+	return ns->parts_seen ? "incomplete" : "no_answer";
+}
+
+static const char *node_state_text(const struct ctl_node_segs *ns)
+{
+	switch (ns->state) {
+	case CTL_NODE_OK:
+		return "ok";
+	case CTL_NODE_UNAVAILABLE:
+		return "no /proc/xpmem/segments";
+	case CTL_NODE_DEAD:
+		return "not answering (dead: lease expired)";
+	case CTL_NODE_UNKNOWN:
+		return "not answering (unknown: never heard)";
+	case CTL_NODE_WAITING:
+		break;
+	}
+	return ns->parts_seen ? "not answering in time (answer incomplete)" :
+				"not answering in time";
+}
+
+static void seg_json(struct buf *b, const struct kif_segment *s)
+{
+	buf_printf(b, "\"segid\":\"0x%" PRIx64 "\",\"pid\":%" PRId64
+		   ",\"uid\":%u,\"gid\":%u,\"size\":%" PRIu64
+		   ",\"mode\":\"0%o\",\"permits\":%" PRIu64
+		   ",\"attachments\":%" PRIu64 ",\"remote_permits\":%" PRIu64
+		   ",\"remote_attachments\":%" PRIu64 "}", s->segid, s->pid,
+		   s->uid, s->gid, s->size, s->mode, s->permits,
+		   s->attachments, s->remote_permits, s->remote_attachments);
+}
+
+static void seg_text(struct buf *b, const struct kif_segment *s)
+{
+	buf_printf(b, "0x%016" PRIx64 " %8" PRId64 " %6u %6u %14" PRIu64
+		   " %04o %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64
+		   "\n", s->segid, s->pid, s->uid, s->gid, s->size, s->mode,
+		   s->permits, s->attachments, s->remote_permits,
+		   s->remote_attachments);
+}
+
+void ctl_format_cluster_segments(struct buf *b, const struct ctl_node_segs *v,
+				 size_t n, int json)
+{
+	size_t i, j;
+
+	if (json) {
+		size_t k = 0;
+
+		buf_printf(b, "{\"cluster\":true,\"nodes\":[");
+		for (i = 0; i < n; i++) {
+			int answered = v[i].state == CTL_NODE_OK ||
+				       v[i].state == CTL_NODE_UNAVAILABLE;
+
+			buf_printf(b, "%s{\"node\":%u,\"host\":", i ? "," : "",
+				   v[i].node);
+			buf_json_str(b, v[i].host ? v[i].host : "?");
+			buf_printf(b, ",\"status\":\"%s\",\"answered\":%s,"
+				   "\"available\":%s,\"truncated\":%s}",
+				   node_state_name(&v[i]),
+				   answered ? "true" : "false",
+				   v[i].state == CTL_NODE_OK ? "true" : "false",
+				   v[i].truncated ? "true" : "false");
+		}
+		buf_printf(b, "],\"segments\":[");
+		for (i = 0; i < n; i++) {
+			if (v[i].state != CTL_NODE_OK)
+				continue;
+			for (j = 0; j < v[i].n; j++) {
+				buf_printf(b, "%s{\"node\":%u,", k++ ? "," : "",
+					   v[i].node);
+				seg_json(b, &v[i].v[j]);
+			}
+		}
+		buf_printf(b, "]}\n");
+		return;
+	}
+	buf_printf(b, "%5s %-16s %-18s %8s %6s %6s %14s %5s %7s %7s %7s %7s\n",
+		   "NODE", "HOST", "SEGID", "PID", "UID", "GID", "SIZE", "MODE",
+		   "PERMITS", "ATTACH", "RPERMIT", "RATTACH");
+	for (i = 0; i < n; i++) {
+		if (v[i].state != CTL_NODE_OK)
+			continue;
+		for (j = 0; j < v[i].n; j++) {
+			buf_printf(b, "%5u %-16s ", v[i].node,
+				   v[i].host ? v[i].host : "?");
+			seg_text(b, &v[i].v[j]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].state == CTL_NODE_OK && !v[i].truncated)
+			continue;
+		buf_printf(b, "node %u (%s): %s%s\n", v[i].node,
+			   v[i].host ? v[i].host : "?", node_state_text(&v[i]),
+			   v[i].truncated ? " (truncated: more segments than one answer holds)" : "");
+	}
+}
+
 static void counters_json(struct buf *b, const struct mb_counters *c)
 {
 	buf_printf(b, "{\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
 		   ",\"bad_mac\":%" PRIu64 ",\"replayed\":%" PRIu64
-		   ",\"stale\":%" PRIu64 ",\"malformed\":%" PRIu64 "}",
-		   c->rx, c->tx, c->bad_mac, c->replayed, c->stale,
-		   c->malformed);
+		   ",\"stale\":%" PRIu64 ",\"malformed\":%" PRIu64
+		   ",\"dropped\":%" PRIu64 "}", c->rx, c->tx, c->bad_mac,
+		   c->replayed, c->stale, c->malformed, c->dropped);
 }
 
 static void counters_text(struct buf *b, const struct mb_counters *c)
 {
 	buf_printf(b, "%8" PRIu64 " %8" PRIu64 " %7" PRIu64 " %8" PRIu64
-		   " %5" PRIu64 " %9" PRIu64 "\n", c->rx, c->tx, c->bad_mac,
-		   c->replayed, c->stale, c->malformed);
+		   " %5" PRIu64 " %9" PRIu64 " %7" PRIu64 "\n", c->rx, c->tx,
+		   c->bad_mac, c->replayed, c->stale, c->malformed, c->dropped);
 }
 
 void ctl_format_status(struct buf *b, const struct ctl_status *s, int json)
@@ -89,10 +359,11 @@ void ctl_format_status(struct buf *b, const struct ctl_status *s, int json)
 			   ", heartbeat %u ms, lease %u ms%s\n", s->self,
 			   s->host, addr, s->incarnation, s->heartbeat_ms,
 			   s->lease_ms, s->kernel ? "" : ", no kernel");
-		buf_printf(b, "%5s %-16s %-22s %-7s %-18s %9s %-7s %-7s %8s %8s %7s %8s %5s %9s\n",
+		buf_printf(b, "%5s %-16s %-22s %-7s %-18s %9s %-7s %-7s %8s %8s %7s %8s %5s %9s %7s\n",
 			   "NODE", "HOST", "ADDRESS", "STATE", "INCARNATION",
 			   "HEARD_MS", "KERNEL", "SEES_US", "RX", "TX",
-			   "BAD_MAC", "REPLAYED", "STALE", "MALFORMED");
+			   "BAD_MAC", "REPLAYED", "STALE", "MALFORMED",
+			   "DROPPED");
 	}
 	for (i = 0; i < s->mb->npeers; i++) {
 		const struct mb_peer *p = &s->mb->peers[i];
@@ -165,24 +436,12 @@ void ctl_format_segments(struct buf *b, const struct kif_segment *v,
 	for (i = 0; i < n; i++) {
 		const struct kif_segment *s = &v[i];
 
-		if (json)
-			buf_printf(b, "%s{\"segid\":\"0x%" PRIx64 "\",\"pid\":%"
-				   PRId64 ",\"uid\":%u,\"gid\":%u,\"size\":%"
-				   PRIu64 ",\"mode\":\"0%o\",\"permits\":%" PRIu64
-				   ",\"attachments\":%" PRIu64
-				   ",\"remote_permits\":%" PRIu64
-				   ",\"remote_attachments\":%" PRIu64 "}",
-				   i ? "," : "", s->segid, s->pid, s->uid,
-				   s->gid, s->size, s->mode, s->permits,
-				   s->attachments, s->remote_permits,
-				   s->remote_attachments);
-		else
-			buf_printf(b, "0x%016" PRIx64 " %8" PRId64 " %6u %6u %14"
-				   PRIu64 " %04o %7" PRIu64 " %7" PRIu64 " %7"
-				   PRIu64 " %7" PRIu64 "\n", s->segid, s->pid,
-				   s->uid, s->gid, s->size, s->mode, s->permits,
-				   s->attachments, s->remote_permits,
-				   s->remote_attachments);
+		if (json) {
+			buf_printf(b, "%s{", i ? "," : "");
+			seg_json(b, s);
+		} else {
+			seg_text(b, s);
+		}
 	}
 	if (json)
 		buf_printf(b, "]}\n");
@@ -220,7 +479,8 @@ void ctl_format_counters(struct buf *b, const struct kif_counter *v,
 		   "xpmemd_bad_mac           %" PRIu64 "\n"
 		   "xpmemd_replayed          %" PRIu64 "\n"
 		   "xpmemd_stale             %" PRIu64 "\n"
-		   "xpmemd_malformed         %" PRIu64 "\n",
+		   "xpmemd_malformed         %" PRIu64 "\n"
+		   "xpmemd_dropped           %" PRIu64 "\n",
 		   d->rx, d->tx, d->bad_mac, d->replayed, d->stale,
-		   d->malformed);
+		   d->malformed, d->dropped);
 }

@@ -60,6 +60,7 @@ void mb_seed(struct membership *m, uint32_t node, uint64_t incarnation,
 	p->incarnation = incarnation;
 	p->kernel_inc_unknown = incarnation == 0;
 	p->last_seq = 0;
+	p->last_qseq = 0;
 	p->last_heard_ms = now_ms;
 	p->in_kernel = 1;
 }
@@ -133,6 +134,8 @@ enum mb_verdict mb_heartbeat(struct membership *m, uint32_t src, uint32_t dst,
 	} else if (!p->in_kernel || p->state != MB_ALIVE) {
 		push(acts, nacts, MB_ADD_PEER, src, incarnation);
 	}
+	if (incarnation != p->incarnation)
+		p->last_qseq = 0;
 	p->state = MB_ALIVE;
 	p->incarnation = incarnation;
 	p->kernel_inc_unknown = 0;
@@ -142,6 +145,58 @@ enum mb_verdict mb_heartbeat(struct membership *m, uint32_t src, uint32_t dst,
 	p->c.rx++;
 	m->total.rx++;
 	return MB_ACCEPT;
+}
+
+enum mb_verdict mb_query(struct membership *m, uint32_t src, uint32_t dst,
+			 uint64_t incarnation, uint64_t seq, uint64_t wall_ns)
+{
+	struct mb_peer *p;
+
+	if (dst != m->self) {
+		m->total.malformed++;
+		return MB_NOT_FOR_US;
+	}
+	if (src == m->self) {
+		m->total.malformed++;
+		return MB_FROM_SELF;
+	}
+	p = mb_peer(m, src);
+	if (!p) {
+		m->total.malformed++;
+		return MB_UNKNOWN_NODE;
+	}
+	if (p->state == MB_ALIVE && incarnation < p->incarnation) {
+		p->c.stale++;
+		m->total.stale++;
+		return MB_STALE;
+	}
+	if (p->state != MB_ALIVE || incarnation != p->incarnation) {
+		mb_count_dropped(m, src);
+		return MB_NOT_ALIVE;
+	}
+	if (seq <= p->last_qseq) {
+		p->c.replayed++;
+		m->total.replayed++;
+		return MB_REPLAY;
+	}
+	if (m->max_skew_ns && absdiff(seq, wall_ns) > m->max_skew_ns) {
+		p->c.replayed++;
+		m->total.replayed++;
+		return MB_SKEW;
+	}
+	p->last_qseq = seq;
+	p->c.rx++;
+	m->total.rx++;
+	return MB_ACCEPT;
+}
+
+void mb_count_dropped(struct membership *m, uint32_t src)
+{
+	struct mb_peer *p = src ? mb_peer(m, src) : NULL;
+
+	m->total.dropped++;
+	if (p)
+		p->c.dropped++;
 }
 
 size_t mb_tick(struct membership *m, uint64_t now_ms, struct mb_action *acts,
@@ -218,6 +273,8 @@ const char *mb_verdict_name(enum mb_verdict v)
 		return "replayed sequence number";
 	case MB_SKEW:
 		return "time stamp outside max_skew_ms";
+	case MB_NOT_ALIVE:
+		return "from a node not alive here";
 	}
 	return "?";
 }

@@ -38,6 +38,8 @@ enum mb_verdict {
 	MB_STALE,	/* older incarnation than one already seen */
 	MB_REPLAY,	/* sequence number not newer than the last one */
 	MB_SKEW,	/* time stamp too far from our clock */
+	MB_NOT_ALIVE,	/* a query of a node that is not ALIVE here (or of
+			 * an incarnation not admitted yet) */
 };
 
 struct mb_counters {
@@ -47,6 +49,9 @@ struct mb_counters {
 	uint64_t replayed;	/* MB_REPLAY and MB_SKEW */
 	uint64_t stale;
 	uint64_t malformed;
+	uint64_t dropped;	/* authentic queries/replies not acted on:
+				 * sender not alive, unknown request id,
+				 * over the rate limit */
 };
 
 struct mb_peer {
@@ -54,6 +59,7 @@ struct mb_peer {
 	enum mb_state state;
 	uint64_t incarnation;	/* newest accepted; 0 = none */
 	uint64_t last_seq;
+	uint64_t last_qseq;	/* of SEG_REQUEST/SEG_REPLY, same incarnation */
 	uint64_t last_heard_ms;	/* monotonic; valid once heard */
 	int heard;		/* a heartbeat was accepted since start */
 	int in_kernel;		/* registered with ADD_PEER (as far as we know) */
@@ -104,6 +110,20 @@ enum mb_verdict mb_heartbeat(struct membership *m, uint32_t src, uint32_t dst,
 			     uint64_t incarnation, uint64_t seq,
 			     uint64_t now_ms, uint64_t wall_ns,
 			     struct mb_action *acts, size_t *nacts);
+
+/*
+ * An authenticated segment query or reply (not a heartbeat: it never
+ * renews the lease nor admits a node).  Accepted only from a node that
+ * is ALIVE here, with the incarnation admitted, a sequence number newer
+ * than the last query/reply accepted from it and within the skew
+ * window.  Sequence numbers of queries are tracked apart from
+ * heartbeats, so a heartbeat overtaking a reply does not refuse it.
+ */
+enum mb_verdict mb_query(struct membership *m, uint32_t src, uint32_t dst,
+			 uint64_t incarnation, uint64_t seq, uint64_t wall_ns);
+
+/* Counts a dropped query or reply (see mb_counters.dropped). */
+void mb_count_dropped(struct membership *m, uint32_t src);
 
 /* Leases that ran out by now_ms: DEL_PEER actions, up to max. */
 size_t mb_tick(struct membership *m, uint64_t now_ms, struct mb_action *acts,

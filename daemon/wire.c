@@ -15,6 +15,9 @@
 
 _Static_assert(crypto_auth_BYTES == WIRE_MAC_LEN, "MAC size");
 _Static_assert(crypto_auth_KEYBYTES == WIRE_KEY_LEN, "key size");
+_Static_assert(WIRE_SEGREP_MAX_RECS == 10, "10 segment records per part");
+_Static_assert(WIRE_SEGREP_HDR_LEN + WIRE_SEGREP_MAX_RECS * WIRE_SEG_REC_LEN
+	       <= WIRE_MAX_PAYLOAD, "a full part fits the payload");
 
 /* Same limit as the kernel's segid node field. */
 #define WIRE_NODE_MAX	32767u
@@ -100,7 +103,8 @@ int wire_decode(const uint8_t *in, size_t len,
 			       WIRE_HDR_LEN + plen, key))
 		return WIRE_EMAC;
 
-	if (in[5] != WIRE_HEARTBEAT)
+	if (in[5] != WIRE_HEARTBEAT && in[5] != WIRE_SEG_REQUEST &&
+	    in[5] != WIRE_SEG_REPLY)
 		return WIRE_ETYPE;
 	memset(m, 0, sizeof(*m));
 	m->type = in[5];
@@ -115,6 +119,14 @@ int wire_decode(const uint8_t *in, size_t len,
 		return WIRE_EFIELD;
 	memcpy(m->payload, in + WIRE_HDR_LEN, plen);
 	if (m->type == WIRE_HEARTBEAT && plen != WIRE_HB_LEN)
+		return WIRE_EPAYLOAD;
+	if (m->type == WIRE_SEG_REQUEST && plen != WIRE_SEGREQ_LEN)
+		return WIRE_EPAYLOAD;
+	if (m->type == WIRE_SEG_REPLY &&
+	    (plen < WIRE_SEGREP_HDR_LEN ||
+	     (plen - WIRE_SEGREP_HDR_LEN) % WIRE_SEG_REC_LEN ||
+	     (plen - WIRE_SEGREP_HDR_LEN) / WIRE_SEG_REC_LEN >
+	     WIRE_SEGREP_MAX_RECS))
 		return WIRE_EPAYLOAD;
 	return WIRE_OK;
 }
@@ -135,6 +147,116 @@ int wire_hb_unpack(const struct wire_msg *m, struct wire_heartbeat *hb)
 	hb->heartbeat_ms = get32(m->payload);
 	hb->lease_ms = get32(m->payload + 4);
 	hb->seen_incarnation = get64(m->payload + 8);
+	return WIRE_OK;
+}
+
+static int segreq_ok(const struct wire_seg_request *r)
+{
+	if (!r->id || r->flags & ~WIRE_SEGREQ_ALL)
+		return 0;
+	/* ALL is root's: it never comes with another uid. */
+	return !(r->flags & WIRE_SEGREQ_ALL) || r->uid == 0;
+}
+
+int wire_segreq_pack(const struct wire_seg_request *r, struct wire_msg *m)
+{
+	if (!segreq_ok(r))
+		return WIRE_EPAYLOAD;
+	m->type = WIRE_SEG_REQUEST;
+	m->payload_len = WIRE_SEGREQ_LEN;
+	put64(m->payload, r->id);
+	put32(m->payload + 8, r->uid);
+	put32(m->payload + 12, r->flags);
+	return WIRE_OK;
+}
+
+int wire_segreq_unpack(const struct wire_msg *m, struct wire_seg_request *r)
+{
+	if (m->type != WIRE_SEG_REQUEST || m->payload_len != WIRE_SEGREQ_LEN)
+		return WIRE_EPAYLOAD;
+	r->id = get64(m->payload);
+	r->uid = get32(m->payload + 8);
+	r->flags = get32(m->payload + 12);
+	return segreq_ok(r) ? WIRE_OK : WIRE_EPAYLOAD;
+}
+
+static int segrep_ok(const struct wire_seg_reply *r)
+{
+	if (!r->id || r->count > WIRE_SEGREP_MAX_RECS ||
+	    r->part >= WIRE_SEGREP_MAX_PARTS || r->flags & ~WIRE_SEGREP_FLAGS)
+		return 0;
+	if (r->flags & WIRE_SEGREP_TRUNCATED && !(r->flags & WIRE_SEGREP_LAST))
+		return 0;
+	if (r->flags & WIRE_SEGREP_UNAVAILABLE &&
+	    (r->flags != (WIRE_SEGREP_UNAVAILABLE | WIRE_SEGREP_LAST) ||
+	     r->part || r->count))
+		return 0;
+	return 1;
+}
+
+int wire_segrep_pack(const struct wire_seg_reply *r, struct wire_msg *m)
+{
+	uint32_t i;
+
+	if (!segrep_ok(r))
+		return WIRE_EPAYLOAD;
+	m->type = WIRE_SEG_REPLY;
+	m->payload_len = WIRE_SEGREP_HDR_LEN + r->count * WIRE_SEG_REC_LEN;
+	put64(m->payload, r->id);
+	put16(m->payload + 8, r->part);
+	put16(m->payload + 10, r->flags);
+	put32(m->payload + 12, r->count);
+	for (i = 0; i < r->count; i++) {
+		const struct wire_seg_rec *s = &r->rec[i];
+		uint8_t *p = m->payload + WIRE_SEGREP_HDR_LEN +
+			     i * WIRE_SEG_REC_LEN;
+
+		put64(p, s->segid);
+		put64(p + 8, s->size);
+		put32(p + 16, s->pid);
+		put32(p + 20, s->uid);
+		put32(p + 24, s->gid);
+		put32(p + 28, s->mode);
+		put32(p + 32, s->permits);
+		put32(p + 36, s->attachments);
+		put32(p + 40, s->remote_permits);
+		put32(p + 44, s->remote_attachments);
+	}
+	return WIRE_OK;
+}
+
+int wire_segrep_unpack(const struct wire_msg *m, struct wire_seg_reply *r)
+{
+	uint32_t i;
+
+	if (m->type != WIRE_SEG_REPLY || m->payload_len < WIRE_SEGREP_HDR_LEN ||
+	    m->payload_len > WIRE_MAX_PAYLOAD)
+		return WIRE_EPAYLOAD;
+	r->id = get64(m->payload);
+	r->part = get16(m->payload + 8);
+	r->flags = get16(m->payload + 10);
+	r->count = get32(m->payload + 12);
+	/* The count must say exactly what the length carries. */
+	if ((uint64_t)WIRE_SEGREP_HDR_LEN +
+	    (uint64_t)r->count * WIRE_SEG_REC_LEN != m->payload_len ||
+	    !segrep_ok(r))
+		return WIRE_EPAYLOAD;
+	for (i = 0; i < r->count; i++) {
+		struct wire_seg_rec *s = &r->rec[i];
+		const uint8_t *p = m->payload + WIRE_SEGREP_HDR_LEN +
+				   i * WIRE_SEG_REC_LEN;
+
+		s->segid = get64(p);
+		s->size = get64(p + 8);
+		s->pid = get32(p + 16);
+		s->uid = get32(p + 20);
+		s->gid = get32(p + 24);
+		s->mode = get32(p + 28);
+		s->permits = get32(p + 32);
+		s->attachments = get32(p + 36);
+		s->remote_permits = get32(p + 40);
+		s->remote_attachments = get32(p + 44);
+	}
 	return WIRE_OK;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xpmemctl - asks the local xpmemd for node status, segments and
- * counters over its Unix socket (protocol in ctl.h).  The daemon
+ * xpmemctl - asks the local xpmemd for node status, segments (of the
+ * whole cluster, or with --local of this node) and counters over its
+ * Unix socket (protocol in ctl.h).  The daemon
  * decides what the caller may see; this tool only prints the answer.
  */
 #include <errno.h>
@@ -32,11 +33,14 @@ static const char usage_text[] =
 "Commands (answered by the local xpmemd):\n"
 "  status      membership: each node's address, state (alive, dead,\n"
 "              unknown), incarnation, time since last heard, counters\n"
-"  segments    segments of this node (root: all; others: their own)\n"
+"  segments    segments of every node that answers within 1 s, each\n"
+"              named by its node; nodes that did not answer are listed\n"
+"              (root: all segments; others: their own)\n"
 "  counters    the kernel's counters and the daemon's message counters\n"
 "\n"
 "Options:\n"
 "  -j, --json           JSON output\n"
+"  -l, --local          segments: this node only, no peer is asked\n"
 "  -S, --socket PATH    daemon socket (default " CFG_DEFAULT_SOCKET ")\n"
 "  -h, --help           this text\n"
 "  -V, --version        the version\n"
@@ -113,6 +117,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "local", no_argument, NULL, 'l' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -121,12 +126,15 @@ int main(int argc, char **argv)
 	const char *sock = CFG_DEFAULT_SOCKET, *cmd, *nl;
 	char req[64];
 	struct buf b;
-	int json = 0, c, ret;
+	int json = 0, local = 0, c, ret;
 
-	while ((c = getopt_long(argc, argv, "jS:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jlS:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'l':
+			local = 1;
 			break;
 		case 'S':
 			sock = optarg;
@@ -153,7 +161,12 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	snprintf(req, sizeof(req), "%s%s\n", cmd, json ? " json" : "");
+	if (local && strcmp(cmd, "segments")) {
+		fprintf(stderr, "xpmemctl: --local applies to segments only\n");
+		return EXIT_USAGE;
+	}
+	snprintf(req, sizeof(req), "%s%s%s\n", cmd, local ? " local" : "",
+		 json ? " json" : "");
 	buf_init(&b);
 	ret = ask(sock, req, &b);
 	if (ret) {

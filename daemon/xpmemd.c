@@ -5,7 +5,10 @@
  * One thread, one epoll loop: a timerfd sends heartbeats and expires
  * leases, a UDP socket receives the peers' heartbeats (authenticated
  * with the cluster key, wire.c), a signalfd ends the loop, and a Unix
- * socket answers xpmemctl (ctl.c).  A peer is announced to the kernel
+ * socket answers xpmemctl (ctl.c).  A cluster-wide segment listing asks
+ * every ALIVE peer over the same UDP channel (SEG_REQUEST/SEG_REPLY)
+ * and answers the client from the loop once all replied or
+ * QUERY_TIMEOUT_MS passed; nothing waits.  A peer is announced to the kernel
  * (ADD_PEER) only after an authenticated heartbeat, and removed
  * (DEL_PEER, the kernel fences it) when its lease runs out
  * (membership.c).
@@ -60,6 +63,10 @@ enum {
 #define CTL_TIMEOUT_MS		5000
 #define RATELIMIT_MS		10000
 #define KERNEL_PEERS_MAX	1024
+/* Cluster segment queries: outstanding ones we asked, answers we give. */
+#define QUERY_MAX_PENDING	4
+#define QUERY_TIMEOUT_MS	1000
+#define ANSWERS_PER_SEC		32
 
 enum ev_kind { EV_TIMER, EV_SIGNAL, EV_UDP, EV_CTL_LISTEN, EV_CTL_CLIENT };
 
@@ -68,15 +75,31 @@ struct ev {
 	int fd;
 };
 
+struct cluster_query;
+
 struct ctl_client {
 	struct ev ev;		/* first: epoll hands back &ev */
 	int used;
+	struct cluster_query *q;	/* waiting for peers' replies */
 	uid_t uid;
 	char in[CTL_LINE_MAX];
 	size_t inlen;
 	struct buf out;
 	size_t outoff;
 	uint64_t deadline_ms;
+};
+
+/* A cluster listing being collected for one client. */
+struct cluster_query {
+	int used;
+	uint64_t id;
+	struct ctl_client *client;
+	uid_t uid;
+	int json;
+	uint64_t deadline_ms;
+	size_t waiting;			/* nodes not complete yet */
+	struct ctl_node_segs *nodes;	/* [0] this node, then the peers */
+	size_t nnodes;
 };
 
 struct daemon {
@@ -91,8 +114,11 @@ struct daemon {
 	int epfd;
 	struct ev timer, sig, udp, ctl;
 	struct ctl_client clients[CTL_MAX_CLIENTS];
-	struct ratelimit rl_mac, rl_bad, rl_rej, rl_send, rl_kernel;
+	struct ratelimit rl_mac, rl_bad, rl_rej, rl_send, rl_kernel, rl_drop;
 	int ctl_bound;
+	struct cluster_query queries[QUERY_MAX_PENDING];
+	uint64_t answer_window_ms;	/* answers given in this second */
+	unsigned int answers;
 };
 
 static uint64_t mono_ms(void)
@@ -572,47 +598,67 @@ static int signal_setup(struct daemon *d)
 	return ep_add(d, &d->sig, EPOLLIN);
 }
 
-static void send_heartbeats(struct daemon *d)
+/* Fills in the header, encodes, sends to the node's address: 0 or -1. */
+static int send_msg(struct daemon *d, uint32_t node, struct wire_msg *m)
 {
+	const struct cfg_node *n = nodes_find(&d->nodes, node);
+	struct mb_peer *p = mb_peer(&d->mb, node);
 	uint8_t out[WIRE_MAX_MSG];
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	ssize_t len;
+
+	if (!n || !p) {
+		errno = ENOENT;
+		return -1;
+	}
+	m->src = d->self->id;
+	m->dst = node;
+	m->incarnation = d->incarnation;
+	m->seq = wire_next_seq(&d->last_seq, wall_ns());
+	len = wire_encode(m, d->key, out, sizeof(out));
+	if (len < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	to_sockaddr(&n->addr, d->conf.port, &ss, &sl);
+	if (sendto(d->udp.fd, out, (size_t)len, 0, (struct sockaddr *)&ss,
+		   sl) != len)
+		return -1;
+	p->c.tx++;
+	d->mb.total.tx++;
+	return 0;
+}
+
+static void send_failed(struct daemon *d, const char *what, uint32_t node)
+{
 	uint64_t sup;
+
+	if (ratelimit_ok(&d->rl_send, mono_ms(), &sup))
+		log_warn("%s to node %u: %s (%" PRIu64 " similar messages suppressed)",
+			 what, node, strerror(errno), sup);
+}
+
+static void send_heartbeats(struct daemon *d)
+{
 	size_t i;
 
 	for (i = 0; i < d->mb.npeers; i++) {
 		struct mb_peer *p = &d->mb.peers[i];
-		const struct cfg_node *n = nodes_find(&d->nodes, p->node);
 		struct wire_heartbeat hb = {
 			.heartbeat_ms = d->conf.heartbeat_ms,
 			.lease_ms = d->conf.lease_ms,
 			.seen_incarnation = p->heard ? p->incarnation : 0,
 		};
-		struct wire_msg m = {
-			.src = d->self->id,
-			.dst = p->node,
-			.incarnation = d->incarnation,
-		};
-		ssize_t len;
+		struct wire_msg m = { 0 };
 
-		if (!n)
-			continue;
-		m.seq = wire_next_seq(&d->last_seq, wall_ns());
 		wire_hb_pack(&hb, &m);
-		len = wire_encode(&m, d->key, out, sizeof(out));
-		if (len < 0)
-			continue;
-		to_sockaddr(&n->addr, d->conf.port, &ss, &sl);
-		if (sendto(d->udp.fd, out, (size_t)len, 0,
-			   (struct sockaddr *)&ss, sl) == len) {
-			p->c.tx++;
-			d->mb.total.tx++;
-		} else if (ratelimit_ok(&d->rl_send, mono_ms(), &sup)) {
-			log_warn("heartbeat to node %u: %s (%" PRIu64 " similar messages suppressed)",
-				 p->node, strerror(errno), sup);
-		}
+		if (send_msg(d, p->node, &m) && errno != ENOENT)
+			send_failed(d, "heartbeat", p->node);
 	}
 }
+
+static void ctl_close(struct daemon *d, struct ctl_client *c);
 
 static void on_timer(struct daemon *d)
 {
@@ -637,12 +683,327 @@ static void on_timer(struct daemon *d)
 	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &d->clients[i];
 
-		if (c->used && now > c->deadline_ms) {
-			close(c->ev.fd);
-			buf_free(&c->out);
-			c->used = 0;
+		if (c->used && now > c->deadline_ms)
+			ctl_close(d, c);
+	}
+}
+
+static ssize_t read_proc(const struct daemon *d, const char *name,
+			 char **text, int *err)
+{
+	char path[CFG_PATH_MAX + 16];
+
+	proc_path(d, name, path, sizeof(path));
+	*text = read_text_file(path, 64 << 20);
+	if (*text)
+		return 0;
+	*err = errno;
+	return -1;
+}
+
+/*
+ * This node's segments as uid may see them (ctl_filter_segments): 0 and
+ * *v, *n (-1: no segments file), or an errno.
+ */
+static int local_segments(const struct daemon *d, int all, uint32_t uid,
+			  struct kif_segment **v, ssize_t *n)
+{
+	struct kif_segment *parsed = NULL;
+	char *text = NULL;
+	int err = 0;
+
+	*v = NULL;
+	*n = -1;
+	if (read_proc(d, "segments", &text, &err))
+		return err == ENOENT ? 0 : err;
+	*n = kif_parse_segments(text, &parsed);
+	free(text);
+	if (*n < 0)
+		return ENOMEM;
+	if (*n > 0) {
+		*v = calloc((size_t)*n, sizeof(**v));
+		if (!*v) {
+			free(parsed);
+			return ENOMEM;
 		}
 	}
+	*n = (ssize_t)ctl_filter_uid(all, uid, parsed, (size_t)*n, *v);
+	free(parsed);
+	return 0;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct kif_segment *x = a, *y = b;
+
+	return x->segid < y->segid ? -1 : x->segid > y->segid;
+}
+
+static void query_free(struct cluster_query *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->nnodes; i++)
+		ctl_node_free(&q->nodes[i]);
+	free(q->nodes);
+	memset(q, 0, sizeof(*q));
+}
+
+/* The answer into the client's buffer; the query is done. */
+static void query_format(struct cluster_query *q)
+{
+	struct ctl_client *c = q->client;
+	size_t i;
+
+	for (i = 0; i < q->nnodes; i++)
+		if (q->nodes[i].n > 1)
+			qsort(q->nodes[i].v, q->nodes[i].n,
+			      sizeof(q->nodes[i].v[0]), seg_cmp);
+	buf_printf(&c->out, "ok\n");
+	ctl_format_cluster_segments(&c->out, q->nodes, q->nnodes, q->json);
+	query_free(q);
+	c->q = NULL;
+}
+
+/* All replies in, or the deadline passed: the client gets its answer. */
+static void query_finish(struct daemon *d, struct cluster_query *q)
+{
+	struct ctl_client *c = q->client;
+	struct epoll_event e = { .events = EPOLLOUT, .data.ptr = &c->ev };
+
+	query_format(q);
+	if (buf_failed(&c->out) ||
+	    epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->ev.fd, &e))
+		ctl_close(d, c);
+}
+
+/*
+ * Starts a cluster listing for c: 1 if it waits for peers (c->q set),
+ * 0 if c->out holds the answer already (nobody to ask, or an error).
+ */
+static int query_start(struct daemon *d, struct ctl_client *c, int json)
+{
+	struct cluster_query *q = NULL;
+	struct wire_seg_request rq;
+	struct kif_segment *mine;
+	ssize_t n;
+	size_t i;
+	int err;
+
+	for (i = 0; i < QUERY_MAX_PENDING; i++) {
+		if (!d->queries[i].used) {
+			q = &d->queries[i];
+			break;
+		}
+	}
+	if (!q) {
+		buf_printf(&c->out, "error busy: %d cluster listings outstanding; try again, or ask for the local segments\n",
+			   QUERY_MAX_PENDING);
+		return 0;
+	}
+	err = local_segments(d, c->uid == 0, (uint32_t)c->uid, &mine, &n);
+	if (err) {
+		buf_printf(&c->out, "error %s/segments: %s\n", d->conf.proc_dir,
+			   strerror(err));
+		return 0;
+	}
+	q->nodes = calloc(d->mb.npeers + 1, sizeof(*q->nodes));
+	if (!q->nodes) {
+		free(mine);
+		buf_printf(&c->out, "error out of memory\n");
+		return 0;
+	}
+	q->used = 1;
+	q->client = c;
+	q->uid = c->uid;
+	q->json = json;
+	q->deadline_ms = mono_ms() + QUERY_TIMEOUT_MS;
+	do
+		randombytes_buf(&q->id, sizeof(q->id));
+	while (!q->id);
+	ctl_node_init(&q->nodes[0], d->self->id, d->self->host,
+		      n < 0 ? CTL_NODE_UNAVAILABLE : CTL_NODE_OK);
+	q->nodes[0].v = mine;
+	q->nodes[0].n = q->nodes[0].cap = n < 0 ? 0 : (size_t)n;
+	q->nnodes = 1;
+	rq.id = q->id;
+	rq.uid = (uint32_t)c->uid;
+	rq.flags = c->uid == 0 ? WIRE_SEGREQ_ALL : 0;
+	for (i = 0; i < d->mb.npeers; i++) {
+		const struct mb_peer *p = &d->mb.peers[i];
+		const struct cfg_node *node = nodes_find(&d->nodes, p->node);
+		struct ctl_node_segs *ns = &q->nodes[q->nnodes++];
+		struct wire_msg m = { 0 };
+
+		ctl_node_init(ns, p->node, node ? node->host : NULL,
+			      p->state == MB_ALIVE ? CTL_NODE_WAITING :
+			      p->state == MB_DEAD ? CTL_NODE_DEAD :
+			      CTL_NODE_UNKNOWN);
+		if (ns->state != CTL_NODE_WAITING)
+			continue;
+		q->waiting++;
+		/* A failed send is a node that does not answer in time. */
+		if (wire_segreq_pack(&rq, &m) || send_msg(d, p->node, &m))
+			send_failed(d, "segment request", p->node);
+	}
+	c->q = q;
+	if (!q->waiting) {
+		query_format(q);	/* the caller sends it */
+		return 0;
+	}
+	log_debug("segment listing 0x%" PRIx64 " for uid %u: asked %zu nodes",
+		  q->id, (unsigned int)c->uid, q->waiting);
+	return 1;
+}
+
+static void query_cancel(struct ctl_client *c)
+{
+	if (c->q)
+		query_free(c->q);
+	c->q = NULL;
+}
+
+/* Finishes the listings whose deadline passed; returns the next one. */
+static int queries_expire(struct daemon *d, uint64_t now)
+{
+	int timeout = -1;
+	size_t i;
+
+	for (i = 0; i < QUERY_MAX_PENDING; i++) {
+		struct cluster_query *q = &d->queries[i];
+
+		if (!q->used)
+			continue;
+		if (now >= q->deadline_ms) {
+			log_debug("segment listing 0x%" PRIx64 ": %zu nodes did not answer in time",
+				  q->id, q->waiting);
+			query_finish(d, q);
+		} else if (timeout < 0 ||
+			   q->deadline_ms - now < (uint64_t)timeout) {
+			timeout = (int)(q->deadline_ms - now);
+		}
+	}
+	return timeout;
+}
+
+static void dropped(struct daemon *d, uint32_t src, const char *fs,
+		    const char *why)
+{
+	uint64_t sup;
+
+	mb_count_dropped(&d->mb, src);
+	if (ratelimit_ok(&d->rl_drop, mono_ms(), &sup))
+		log_warn("dropped message of node %u from %s: %s (%" PRIu64 " similar messages suppressed)",
+			 src, fs, why, sup);
+}
+
+static void on_seg_request(struct daemon *d, const struct wire_msg *m,
+			   const char *fs)
+{
+	struct wire_seg_request rq;
+	struct wire_seg_reply *parts;
+	struct kif_segment *v;
+	uint64_t now = mono_ms();
+	size_t np, i;
+	ssize_t n;
+
+	if (wire_segreq_unpack(m, &rq)) {
+		mb_count_bad(&d->mb, m->src, 0);
+		return;
+	}
+	if (now - d->answer_window_ms >= 1000) {
+		d->answer_window_ms = now;
+		d->answers = 0;
+	}
+	if (d->answers >= ANSWERS_PER_SEC) {
+		dropped(d, m->src, fs, "segment requests over the rate limit");
+		return;
+	}
+	d->answers++;
+	/* Our own filter, whatever the asking node does with the answer. */
+	if (local_segments(d, !!(rq.flags & WIRE_SEGREQ_ALL), rq.uid, &v, &n))
+		n = -1;		/* unreadable: told as unavailable */
+	parts = calloc(WIRE_SEGREP_MAX_PARTS, sizeof(*parts));
+	if (!parts) {
+		free(v);
+		return;
+	}
+	np = ctl_seg_answer(&rq, v, n, parts, WIRE_SEGREP_MAX_PARTS);
+	free(v);
+	for (i = 0; i < np; i++) {
+		struct wire_msg r = { 0 };
+
+		if (wire_segrep_pack(&parts[i], &r) || send_msg(d, m->src, &r)) {
+			send_failed(d, "segment reply", m->src);
+			break;
+		}
+	}
+	free(parts);
+	log_debug("segment request 0x%" PRIx64 " of node %u (uid %u%s): %zu parts",
+		  rq.id, m->src, rq.uid,
+		  rq.flags & WIRE_SEGREQ_ALL ? ", all" : "", np);
+}
+
+static void on_seg_reply(struct daemon *d, const struct wire_msg *m,
+			 const char *fs)
+{
+	struct wire_seg_reply r;
+	struct cluster_query *q = NULL;
+	struct ctl_node_segs *ns = NULL;
+	size_t i;
+	int ret;
+
+	if (wire_segrep_unpack(m, &r)) {
+		mb_count_bad(&d->mb, m->src, 0);
+		return;
+	}
+	for (i = 0; i < QUERY_MAX_PENDING; i++) {
+		if (d->queries[i].used && d->queries[i].id == r.id) {
+			q = &d->queries[i];
+			break;
+		}
+	}
+	if (!q) {
+		dropped(d, m->src, fs, "segment reply to an unknown or finished request");
+		return;
+	}
+	for (i = 1; i < q->nnodes; i++) {
+		if (q->nodes[i].node == m->src) {
+			ns = &q->nodes[i];
+			break;
+		}
+	}
+	ret = ns ? ctl_node_add_reply(ns, q->uid == 0, (uint32_t)q->uid, &r) :
+		   -1;
+	if (ret == -2)
+		log_err("segment listing: out of memory");
+	if (ret < 0) {
+		dropped(d, m->src, fs, "segment reply not expected from it");
+		return;
+	}
+	if (ret == 1 && !--q->waiting)
+		query_finish(d, q);
+}
+
+static void on_query_msg(struct daemon *d, const struct wire_msg *m,
+			 const char *fs)
+{
+	enum mb_verdict v;
+	uint64_t sup;
+
+	v = mb_query(&d->mb, m->src, m->dst, m->incarnation, m->seq,
+		     wall_ns());
+	if (v != MB_ACCEPT) {
+		if (ratelimit_ok(&d->rl_rej, mono_ms(), &sup))
+			log_warn("refused segment %s of node %u from %s: %s (%" PRIu64 " similar messages suppressed)",
+				 m->type == WIRE_SEG_REQUEST ? "request" : "reply",
+				 m->src, fs, mb_verdict_name(v), sup);
+		return;
+	}
+	if (m->type == WIRE_SEG_REQUEST)
+		on_seg_request(d, m, fs);
+	else
+		on_seg_reply(d, m, fs);
 }
 
 /* Claimed sender of a message that failed to decode (for counting). */
@@ -673,7 +1034,7 @@ static void on_datagram(struct daemon *d, const uint8_t *buf, size_t len,
 	net_addr_format(&fa, fs, sizeof(fs));
 	err = len > WIRE_MAX_MSG ? WIRE_EOVERSIZE :
 	      wire_decode(buf, len, d->key, &m);
-	if (!err)
+	if (!err && m.type == WIRE_HEARTBEAT)
 		err = wire_hb_unpack(&m, &hb);
 	if (err) {
 		uint32_t src = raw_src(buf, len);
@@ -690,8 +1051,12 @@ static void on_datagram(struct daemon *d, const uint8_t *buf, size_t len,
 	if (node && !net_addr_equal_ip(&node->addr, &fa)) {
 		mb_count_bad(&d->mb, m.src, 0);
 		if (ratelimit_ok(&d->rl_bad, now, &sup))
-			log_warn("refused heartbeat of node %u from %s: not its address (%" PRIu64 " similar messages suppressed)",
+			log_warn("refused message of node %u from %s: not its address (%" PRIu64 " similar messages suppressed)",
 				 m.src, fs, sup);
+		return;
+	}
+	if (m.type != WIRE_HEARTBEAT) {
+		on_query_msg(d, &m, fs);
 		return;
 	}
 	v = mb_heartbeat(&d->mb, m.src, m.dst, m.incarnation, m.seq, now,
@@ -736,31 +1101,22 @@ static void on_udp(struct daemon *d)
 	}
 }
 
-static ssize_t read_proc(const struct daemon *d, const char *name,
-			 char **text, int *err)
-{
-	char path[CFG_PATH_MAX + 16];
-
-	proc_path(d, name, path, sizeof(path));
-	*text = read_text_file(path, 64 << 20);
-	if (*text)
-		return 0;
-	*err = errno;
-	return -1;
-}
-
-static void ctl_answer(struct daemon *d, struct ctl_client *c)
+/* 1 if the answer waits for peers (a cluster listing). */
+static int ctl_answer(struct daemon *d, struct ctl_client *c)
 {
 	struct buf *b = &c->out;
-	enum ctl_cmd cmd;
+	struct ctl_request rq;
 	char *text = NULL;
 	int json, err = 0;
 
-	if (ctl_parse_request(c->in, &cmd, &json)) {
-		buf_printf(b, "error unknown request (status, segments or counters [json])\n");
-		return;
+	if (ctl_parse_request(c->in, &rq)) {
+		buf_printf(b, "error unknown request (status, segments [local] or counters [json])\n");
+		return 0;
 	}
-	switch (cmd) {
+	json = rq.json;
+	if (rq.cmd == CTL_SEGMENTS && !rq.local)
+		return query_start(d, c, json);
+	switch (rq.cmd) {
 	case CTL_STATUS: {
 		struct ctl_status s = {
 			.self = d->self->id,
@@ -781,30 +1137,19 @@ static void ctl_answer(struct daemon *d, struct ctl_client *c)
 		break;
 	}
 	case CTL_SEGMENTS: {
-		struct kif_segment *all = NULL, *mine = NULL;
+		struct kif_segment *mine = NULL;
 		ssize_t n = -1;
 
-		if (read_proc(d, "segments", &text, &err) && err != ENOENT) {
+		/* Root (uid 0) sees all, as ctl_filter_segments. */
+		err = local_segments(d, c->uid == 0, (uint32_t)c->uid, &mine,
+				     &n);
+		if (err) {
 			buf_printf(b, "error %s/segments: %s\n", d->conf.proc_dir,
 				   strerror(err));
-			return;
-		}
-		if (text) {
-			n = kif_parse_segments(text, &all);
-			if (n > 0)
-				mine = calloc((size_t)n, sizeof(*mine));
-			if (n < 0 || (n > 0 && !mine)) {
-				free(all);
-				free(text);
-				buf_printf(b, "error out of memory\n");
-				return;
-			}
-			n = (ssize_t)ctl_filter_segments(c->uid, all, (size_t)n,
-							 mine);
+			return 0;
 		}
 		buf_printf(b, "ok\n");
 		ctl_format_segments(b, mine, n, json);
-		free(all);
 		free(mine);
 		break;
 	}
@@ -815,7 +1160,7 @@ static void ctl_answer(struct daemon *d, struct ctl_client *c)
 		if (read_proc(d, "counters", &text, &err) && err != ENOENT) {
 			buf_printf(b, "error %s/counters: %s\n", d->conf.proc_dir,
 				   strerror(err));
-			return;
+			return 0;
 		}
 		if (text)
 			n = kif_parse_counters(text, &v);
@@ -826,10 +1171,13 @@ static void ctl_answer(struct daemon *d, struct ctl_client *c)
 	}
 	}
 	free(text);
+	return 0;
 }
 
-static void ctl_close(struct ctl_client *c)
+static void ctl_close(struct daemon *d, struct ctl_client *c)
 {
+	(void)d;
+	query_cancel(c);
 	close(c->ev.fd);
 	buf_free(&c->out);
 	c->used = 0;
@@ -865,7 +1213,7 @@ static void on_ctl_accept(struct daemon *d)
 	buf_init(&c->out);
 	c->deadline_ms = mono_ms() + CTL_TIMEOUT_MS;
 	if (ep_add(d, &c->ev, EPOLLIN))
-		ctl_close(c);
+		ctl_close(d, c);
 }
 
 static void on_ctl_client(struct daemon *d, struct ctl_client *c,
@@ -873,19 +1221,25 @@ static void on_ctl_client(struct daemon *d, struct ctl_client *c,
 {
 	ssize_t r;
 
+	if (c->q) {
+		/* Waiting for peers: only a hang-up of the client matters. */
+		if (events & (EPOLLERR | EPOLLHUP))
+			ctl_close(d, c);
+		return;
+	}
 	if (!c->out.len) {
 		struct epoll_event e = { .events = EPOLLOUT, .data.ptr = &c->ev };
 		char *nl;
 
 		if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
-			ctl_close(c);
+			ctl_close(d, c);
 			return;
 		}
 		r = read(c->ev.fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (r <= 0) {
-			ctl_close(c);
+			ctl_close(d, c);
 			return;
 		}
 		c->inlen += (size_t)r;
@@ -897,15 +1251,18 @@ static void on_ctl_client(struct daemon *d, struct ctl_client *c,
 			*nl = '\0';
 		else
 			c->in[0] = '\0';	/* too long: an unknown request */
-		ctl_answer(d, c);
+		if (ctl_answer(d, c))
+			e.events = 0;	/* query_finish() asks for EPOLLOUT */
 		if (buf_failed(&c->out)) {
-			ctl_close(c);
+			ctl_close(d, c);
 			return;
 		}
 		if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->ev.fd, &e)) {
-			ctl_close(c);
+			ctl_close(d, c);
 			return;
 		}
+		if (c->q)
+			return;		/* the answer comes from query_finish() */
 	}
 	while (c->outoff < c->out.len) {
 		r = write(c->ev.fd, c->out.data + c->outoff,
@@ -916,7 +1273,7 @@ static void on_ctl_client(struct daemon *d, struct ctl_client *c,
 			break;
 		c->outoff += (size_t)r;
 	}
-	ctl_close(c);
+	ctl_close(d, c);
 }
 
 /* 1 to stop the loop. */
@@ -940,7 +1297,8 @@ static int run(struct daemon *d)
 	struct epoll_event evs[16];
 
 	for (;;) {
-		int i, n = epoll_wait(d->epfd, evs, 16, -1);
+		int i, n = epoll_wait(d->epfd, evs, 16,
+				      queries_expire(d, mono_ms()));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -1172,7 +1530,7 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	d.rl_mac.interval_ms = d.rl_bad.interval_ms = RATELIMIT_MS;
 	d.rl_rej.interval_ms = d.rl_send.interval_ms = RATELIMIT_MS;
-	d.rl_kernel.interval_ms = RATELIMIT_MS;
+	d.rl_kernel.interval_ms = d.rl_drop.interval_ms = RATELIMIT_MS;
 
 	ret = kernel_setup(&d, mono_ms());
 	if (ret)

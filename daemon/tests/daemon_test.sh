@@ -4,7 +4,10 @@
 # UDP heartbeats and the real admin socket.  Checks admission, lease
 # expiry after kill -9, rejoin with a new incarnation, a peer with the
 # wrong key refused and counted, the segment filter by uid (as nobody
-# when run as root), key file permissions and exit codes.
+# when run as root), the cluster-wide segment listing (every node's
+# fake /proc/xpmem/segments, filtered by uid on both sides, a stopped
+# node not answering in time, a dead node reported), key file
+# permissions and exit codes.
 # Ends with "N passed, N failed".
 set -u
 # In a network namespace of its own when we may make one (root): then
@@ -28,7 +31,7 @@ check() { # check NAME CMD...: passes when CMD succeeds
 }
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
+	[ -n "${XPMEMD_TEST_KEEP:-}" ] && { echo "kept $T"; return; }; rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
@@ -139,11 +142,11 @@ check "bad MACs are logged" grep -q "bad MAC" "$T/n1.log"
 kill -9 "$pid3"
 
 # Segments: root sees all, others their own; counters.
-"$D/xpmemctl" -S "$T/n1.sock" --json segments > "$T/out" 2>&1
+"$D/xpmemctl" -S "$T/n1.sock" --json --local segments > "$T/out" 2>&1
 check "root sees every segment" sh -c "grep -q '0x1001' '$T/out' && grep -q '0x1002' '$T/out'"
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$D/xpmemctl" -S "$T/n1.sock" --json segments > "$T/out" 2>&1
+		"$D/xpmemctl" -S "$T/n1.sock" --json --local segments > "$T/out" 2>&1
 	check "nobody sees only its own segment" sh -c "grep -q '0x1002' '$T/out' && ! grep -q '0x1001' '$T/out'"
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$D/xpmemctl" -S "$T/n1.sock" status > /dev/null 2>&1
@@ -151,10 +154,87 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 else
 	echo "skip  segment filter as another user (needs root and setpriv)"
 fi
-"$D/xpmemctl" -S "$T/n2.sock" --json segments > "$T/out" 2>&1
+"$D/xpmemctl" -S "$T/n2.sock" --json --local segments > "$T/out" 2>&1
 check "no segments file: unavailable, exit 0" sh -c "test $? -eq 0 && grep -q '\"available\":false' '$T/out'"
 "$D/xpmemctl" -S "$T/n1.sock" --json counters > "$T/out" 2>&1
 check "counters: kernel and daemon" grep -q '{"kernel":{"contexts":0,"segments":2},"daemon":{"rx":[1-9]' "$T/out"
+
+# Cluster-wide segments: node 3 now with the right key; nodes 2 and 3
+# have segments of root, nobody and uid 1000 in their fake proc dirs.
+cat > "$T/proc2/segments" <<EOS
+segid 0x2001 pid 20 uid 0 gid 0 size 4096 mode 0600 permits 0 attachments 0 remote_permits 0 remote_attachments 0
+segid 0x2002 pid 21 uid 65534 gid 65534 size 12288 mode 0640 permits 2 attachments 1 remote_permits 1 remote_attachments 3
+segid 0x2003 pid 22 uid 1000 gid 1000 size 4096 mode 0600 permits 0 attachments 0 remote_permits 0 remote_attachments 0
+EOS
+cat > "$T/proc3/segments" <<EOS
+segid 0x3001 pid 30 uid 1000 gid 1000 size 65536 mode 0600 permits 0 attachments 0 remote_permits 0 remote_attachments 0
+segid 0x3002 pid 31 uid 65534 gid 65534 size 8192 mode 0666 permits 1 attachments 0 remote_permits 0 remote_attachments 0
+EOS
+chmod 400 "$T/proc2/segments" "$T/proc3/segments"
+sed -i "s|key_file = .*|key_file = $T/key|" "$T/n3.conf"
+start 3
+if until_ok 5 peer_state 1 3 alive && until_ok 5 peer_state 3 1 alive &&
+	until_ok 5 peer_state 2 1 alive; then
+	ok "node 3 with the right key is admitted"
+else
+	no "node 3 with the right key is admitted"
+fi
+"$D/xpmemctl" -S "$T/n1.sock" segments > "$T/out" 2>&1
+check "cluster segments: exit 0" test $? -eq 0
+check "cluster text names the node of each record" sh -c "
+	grep -qE '^ +1 n1 +0x0000000000001001 ' '$T/out' &&
+	grep -qE '^ +2 n2 +0x0000000000002002 +21 +65534 ' '$T/out' &&
+	grep -qE '^ +2 n2 +0x0000000000002003 ' '$T/out' &&
+	grep -qE '^ +3 n3 +0x0000000000003001 +30 +1000 +1000 +65536 0600' '$T/out'"
+check "cluster text: every node answered" sh -c "! grep -q 'not answering' '$T/out'"
+"$D/xpmemctl" -S "$T/n1.sock" --json segments > "$T/out" 2>&1
+check "cluster JSON: nodes and records" sh -c "
+	grep -q '\"node\":2,\"host\":\"n2\",\"status\":\"ok\",\"answered\":true' '$T/out' &&
+	grep -q '\"node\":3,\"host\":\"n3\",\"status\":\"ok\",\"answered\":true' '$T/out' &&
+	grep -q '{\"node\":3,\"segid\":\"0x3002\",\"pid\":31,\"uid\":65534,\"gid\":65534,\"size\":8192,\"mode\":\"0666\",\"permits\":1' '$T/out' &&
+	grep -q '{\"node\":2,\"segid\":\"0x2001\"' '$T/out' &&
+	grep -q '{\"node\":1,\"segid\":\"0x1001\"' '$T/out'"
+"$D/xpmemctl" -S "$T/n1.sock" --local segments > "$T/out" 2>&1
+check "--local lists this node only" sh -c "grep -q '0x0000000000001001' '$T/out' && ! grep -q '0x000000000000[23]00' '$T/out'"
+"$D/xpmemctl" -S "$T/n1.sock" --local status > /dev/null 2>&1
+check "--local with status: usage error" test $? -eq 2
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$D/xpmemctl" -S "$T/n1.sock" --json segments > "$T/out" 2>&1
+	check "nobody sees its own segments on every node" sh -c "
+		grep -q '\"node\":1,\"segid\":\"0x1002\"' '$T/out' &&
+		grep -q '\"node\":2,\"segid\":\"0x2002\"' '$T/out' &&
+		grep -q '\"node\":3,\"segid\":\"0x3002\"' '$T/out'"
+	check "nobody sees no one else's segment on any node" sh -c "
+		! grep -qE '0x(1001|2001|2003|3001)' '$T/out'"
+	setpriv --reuid=1000 --regid=1000 --clear-groups \
+		"$D/xpmemctl" -S "$T/n1.sock" segments > "$T/out" 2>&1
+	check "uid 1000 sees its segments on nodes 2 and 3 only" sh -c "
+		grep -q '0x0000000000002003' '$T/out' &&
+		grep -q '0x0000000000003001' '$T/out' &&
+		! grep -qE '0x000000000000(1001|1002|2001|2002|3002)' '$T/out'"
+else
+	echo "skip  cluster segment filter as another user (needs root and setpriv)"
+fi
+# A node that is alive but does not answer: reported after the deadline.
+kill -STOP "$pid3"
+t0=$(date +%s%N)
+"$D/xpmemctl" -S "$T/n1.sock" segments > "$T/out" 2>&1
+rc=$?
+t1=$(date +%s%N)
+check "a silent node does not hang the listing" sh -c "test $rc -eq 0 && test $(( (t1 - t0) / 1000000 )) -lt 3000"
+check "the silent node is reported as not answering in time" grep -q 'node 3 (n3): not answering in time' "$T/out"
+check "the others are listed meanwhile" sh -c "grep -qE '^ +2 n2 +0x0000000000002001' '$T/out' && grep -qE '^ +1 n1 ' '$T/out'"
+kill -9 "$pid3"
+kill -CONT "$pid3" 2>/dev/null
+check "killed node 3 declared dead" until_ok 4 peer_state 1 3 dead
+"$D/xpmemctl" -S "$T/n1.sock" segments > "$T/out" 2>&1
+check "a dead node is reported as not answering" grep -q 'node 3 (n3): not answering (dead' "$T/out"
+"$D/xpmemctl" -S "$T/n1.sock" --json segments > "$T/out" 2>&1
+check "JSON: the dead node, answered false, no records of it" sh -c "
+	grep -q '\"node\":3,\"host\":\"n3\",\"status\":\"dead\",\"answered\":false' '$T/out' &&
+	! grep -q '\"node\":3,\"segid\"' '$T/out' &&
+	grep -q '\"node\":2,\"segid\":\"0x2002\"' '$T/out'"
 
 # kill -9 node 2: node 1 declares it dead after the lease.
 inc_before=$(peer_inc 1 2)

@@ -344,6 +344,63 @@ static void test_count_bad(void **state)
 	assert_string_equal(mb_state_name(MB_UNKNOWN), "unknown");
 }
 
+/* Segment queries: only from ALIVE nodes, replay-checked, no lease. */
+static void test_query(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t s = f->wall;
+	struct mb_peer *p = mb_peer(&f->mb, 2);
+
+	/* Never heard: not alive, dropped, nothing admitted. */
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s, f->wall),
+			 MB_NOT_ALIVE);
+	assert_int_equal(p->state, MB_UNKNOWN);
+	assert_int_equal(p->c.dropped, 1);
+	assert_int_equal(f->mb.total.dropped, 1);
+
+	assert_int_equal(hb(f, 2, INC_A, s + 10), MB_ACCEPT);
+	kernel_ok(f);
+	/* Its own sequence space: older than the heartbeat is fine. */
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 5, f->wall),
+			 MB_ACCEPT);
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 5, f->wall),
+			 MB_REPLAY);
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 4, f->wall),
+			 MB_REPLAY);
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 6, f->wall),
+			 MB_ACCEPT);
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 40 * SEC, f->wall),
+			 MB_SKEW);
+	/* An incarnation not admitted (yet), an older one. */
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_B, s + 20, f->wall),
+			 MB_NOT_ALIVE);
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A - 1, s + 20, f->wall),
+			 MB_STALE);
+	/* Misaddressed, from ourselves, from a stranger. */
+	assert_int_equal(mb_query(&f->mb, 2, 3, INC_A, s + 20, f->wall),
+			 MB_NOT_FOR_US);
+	assert_int_equal(mb_query(&f->mb, 1, 1, INC_A, s + 20, f->wall),
+			 MB_FROM_SELF);
+	assert_int_equal(mb_query(&f->mb, 9, 1, INC_A, s + 20, f->wall),
+			 MB_UNKNOWN_NODE);
+	/* Queries do not renew the lease. */
+	f->now += LEASE;
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 30, f->wall),
+			 MB_ACCEPT);
+	assert_int_equal(mb_tick(&f->mb, f->now, f->acts, MB_MAX_ACTIONS), 1);
+	mb_kernel_done(&f->mb, &f->acts[0], 1);
+	/* Dead: refused. */
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_A, s + 50, f->wall),
+			 MB_NOT_ALIVE);
+	/* Rejoining with a new incarnation resets the query sequence. */
+	assert_int_equal(hb(f, 2, INC_B, s + 60), MB_ACCEPT);
+	assert_int_equal(mb_query(&f->mb, 2, 1, INC_B, s + 1, f->wall),
+			 MB_ACCEPT);
+	assert_int_equal(f->mb.total.rx, 6);
+	assert_string_equal(mb_verdict_name(MB_NOT_ALIVE),
+			    "from a node not alive here");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -363,6 +420,7 @@ int main(void)
 		T(test_dead_same_incarnation_readmitted),
 		T(test_peer_daemon_restart),
 		T(test_count_bad),
+		T(test_query),
 	};
 
 	return cmocka_run_group_tests_name("membership", tests, NULL, NULL);

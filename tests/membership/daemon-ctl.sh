@@ -7,6 +7,7 @@
 #   daemon-ctl.sh state NODE        NODE's state in this daemon's view
 #   daemon-ctl.sh wait-state NODE STATE SECONDS
 #   daemon-ctl.sh counter NAME      a daemon message counter (bad_mac, ...)
+#   daemon-ctl.sh lists NODE SEGID  the cluster-wide listing shows SEGID (hex) of NODE
 # The cluster key (and a wrong one) come from $XPMEMD_KEYDIR (default
 # build/membership), made on the host with xpmemd --gen-key.
 set -uo pipefail
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/../.."
 W=/tmp/xpmem
 keys=${XPMEMD_KEYDIR:-build/membership}
 ctl() { daemon/xpmemctl -S "$W/xpmemd.sock" "$@"; }
-me=$((XPMEM_NODE_INDEX + 1))
+me=$((${XPMEM_NODE_INDEX:-0} + 1))
 
 case $1 in
 configure)
@@ -59,6 +60,10 @@ wait-state)
 		sleep 0.1
 	done
 	exit 1 ;;
+lists)
+	# 0 listed, 1 not listed, 3 the listing itself failed
+	out=$(ctl --json segments) || exit 3
+	grep -q "\"node\":$2,\"segid\":\"0x$3\"" <<< "$out" ;;
 counter)
 	ctl --json counters | grep -o '"daemon":{[^}]*}' |
 		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" ;;

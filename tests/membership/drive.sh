@@ -91,6 +91,12 @@ result $((ok == 0)) attach_via_daemons "node 1 attached segid $SEG of node 0"
 got=$(sum_on 1 "$ADDR1" $MIB1)
 result $([[ $got == "$OWNSUM" ]] && echo 1 || echo 0) read_via_daemons "1 MiB checksum $got, owner's $OWNSUM"
 
+rpc 1 sh "$dctl lists 1 $SEG"
+root_sees=$R
+rpc 1 sh "runuser -u nobody -- $dctl lists 1 $SEG"
+result $((root_sees == 0 && R == 1)) xpmemctl_cluster_segments \
+	"root on node 1 lists node 0's segment $SEG (xpmemctl segments); nobody's listing ($R) does not"
+
 # --- 3. another uid is refused by a 0600 permit across nodes -------------------
 rpc 1 getas fffe "$SEG" 1
 result $((R == 13)) permit_0600_other_uid "uid 65534 on node 1: errno $R (EACCES is 13)"
