@@ -79,27 +79,39 @@ static uint64_t absdiff(uint64_t a, uint64_t b)
 	return a > b ? a - b : b - a;
 }
 
+/*
+ * The configured peer a message from @src to @dst comes from, or NULL
+ * with *why set (counted as malformed): not for us, from ourselves, or
+ * from a node that is not in nodes.conf.
+ */
+static struct mb_peer *mb_sender(struct membership *m, uint32_t src,
+				 uint32_t dst, enum mb_verdict *why)
+{
+	struct mb_peer *p = NULL;
+
+	if (dst != m->self)
+		*why = MB_NOT_FOR_US;
+	else if (src == m->self)
+		*why = MB_FROM_SELF;
+	else if (!(p = mb_peer(m, src)))
+		*why = MB_UNKNOWN_NODE;
+	if (!p)
+		m->total.malformed++;
+	return p;
+}
+
 enum mb_verdict mb_heartbeat(struct membership *m, uint32_t src, uint32_t dst,
 			     uint64_t incarnation, uint64_t seq,
 			     uint64_t now_ms, uint64_t wall_ns,
 			     struct mb_action *acts, size_t *nacts)
 {
+	enum mb_verdict why;
 	struct mb_peer *p;
 
 	*nacts = 0;
-	if (dst != m->self) {
-		m->total.malformed++;
-		return MB_NOT_FOR_US;
-	}
-	if (src == m->self) {
-		m->total.malformed++;
-		return MB_FROM_SELF;
-	}
-	p = mb_peer(m, src);
-	if (!p) {
-		m->total.malformed++;
-		return MB_UNKNOWN_NODE;
-	}
+	p = mb_sender(m, src, dst, &why);
+	if (!p)
+		return why;
 	if (incarnation < p->incarnation) {
 		p->c.stale++;
 		m->total.stale++;
@@ -150,21 +162,12 @@ enum mb_verdict mb_heartbeat(struct membership *m, uint32_t src, uint32_t dst,
 enum mb_verdict mb_query(struct membership *m, uint32_t src, uint32_t dst,
 			 uint64_t incarnation, uint64_t seq, uint64_t wall_ns)
 {
+	enum mb_verdict why;
 	struct mb_peer *p;
 
-	if (dst != m->self) {
-		m->total.malformed++;
-		return MB_NOT_FOR_US;
-	}
-	if (src == m->self) {
-		m->total.malformed++;
-		return MB_FROM_SELF;
-	}
-	p = mb_peer(m, src);
-	if (!p) {
-		m->total.malformed++;
-		return MB_UNKNOWN_NODE;
-	}
+	p = mb_sender(m, src, dst, &why);
+	if (!p)
+		return why;
 	if (p->state == MB_ALIVE && incarnation < p->incarnation) {
 		p->c.stale++;
 		m->total.stale++;
