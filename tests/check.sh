@@ -56,6 +56,10 @@ run_stage unit make -s -C tests/unit check
 run_stage lint make -s -C libxpmem lint
 run_stage daemon make -s -C daemon check
 run_stage daemon-lint make -s -C daemon lint
+# The test programs, tools and examples: the same cppcheck rules.
+run_stage test-lint cppcheck --enable=warning,style,performance,portability \
+	--error-exitcode=1 --inline-suppr --std=c11 -q -Iinclude \
+	tests/integration/*.c tests/crossnode/*.c tools/*.c examples/*/*.c
 run_stage checkpatch tests/checkpatch.sh
 # The guests run the host's binaries read-only: build them first (a fresh
 # clone has none).

@@ -188,13 +188,14 @@ static int udp_junk(uint32_t addr, uint16_t port, uint64_t count)
 	unsigned char pkt[2048];
 	int s = socket(AF_INET, SOCK_DGRAM, 0), sent = 0;
 	uint64_t i;
-	size_t j, len;
+	size_t j;
 
 	if (s < 0)
 		return -1;
 	srandom((unsigned int)getpid());
 	for (i = 0; i < count; i++) {
-		len = (size_t)random() % sizeof(pkt);
+		size_t len = (size_t)random() % sizeof(pkt);
+
 		for (j = 0; j < len; j++)
 			pkt[j] = (unsigned char)random();
 		if (i % 4 == 0 && len >= 72 && len <= 584) {
@@ -272,10 +273,9 @@ static void serve_one(int fd, char *req)
 		unsigned char *buf = mmap(NULL, a, PROT_READ | PROT_WRITE,
 					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		xpmem_segid_t segid = -1;
-		uint64_t i;
 
 		if (buf != MAP_FAILED) {
-			for (i = 0; i < a; i++)
+			for (uint64_t i = 0; i < a; i++)
 				buf[i] = (unsigned char)(i * 7 + b + (i >> 12));
 			segid = xpmem_make(buf, a, XPMEM_PERMIT_MODE,
 					   (void *)0600);

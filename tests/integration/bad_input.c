@@ -106,7 +106,6 @@ static void via_library(char *buf, size_t len)
 		    "attach with a real apid's random bits changed");
 
 	/* detach */
-	a.apid = apid;
 	p = it_attach(apid, 0, len);
 	EXPECT_ERRNO(xpmem_detach(buf), EINVAL,
 		    "detach of an ordinary mapping");

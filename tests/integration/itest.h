@@ -139,7 +139,7 @@ IT_API void it_init(const char *name)
 	signal(SIGPIPE, SIG_IGN);	/* a dead peer is an EPIPE, not a kill */
 	v = xpmem_version();
 	CHECK(v >= 0, "xpmem_version() = %d: is xpmem.ko loaded?", v);
-	CHECK(XPMEM_ABI_VERSION_MAJOR(v) == XPMEM_ABI_MAJOR,
+	CHECK(XPMEM_ABI_VERSION_MAJOR((unsigned int)v) == XPMEM_ABI_MAJOR,
 	      "driver ABI 0x%x, tests built for major %d", v, XPMEM_ABI_MAJOR);
 }
 

@@ -68,7 +68,7 @@ int main(void)
 {
 	const char *env = getenv("ITEST_LOOPS");
 	int loops = env ? atoi(env) : 1000, i;
-	long long s, maxseg = 0;
+	long long maxseg = 0;
 
 	it_init("loop");
 	len = NPAGES * it_page;
@@ -99,7 +99,8 @@ int main(void)
 			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 			      "iteration %d child failed (status %#x)", i, st);
 		}
-		s = it_counter("segments");
+		long long s = it_counter("segments");
+
 		if (s > maxseg)
 			maxseg = s;
 		CHECK(s < GAUGE_SLACK, "iteration %d: %lld segments live: "

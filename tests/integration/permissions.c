@@ -131,7 +131,6 @@ static void peer_u(int fd, void *arg)
 	xpmem_segid_t s600 = (xpmem_segid_t)it_recv(fd);
 	xpmem_segid_t s666 = (xpmem_segid_t)it_recv(fd);
 	char map[64];
-	FILE *f;
 	int rfd, knob = -1;
 
 	(void)arg;
@@ -142,7 +141,9 @@ static void peer_u(int fd, void *arg)
 	}
 	become_user();
 	if (unshare(CLONE_NEWUSER) != 0) {
-		f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "r");
+		FILE *f = fopen("/proc/sys/kernel/unprivileged_userns_clone",
+				"r");
+
 		if (f) {
 			if (fscanf(f, "%d", &knob) != 1)
 				knob = -1;

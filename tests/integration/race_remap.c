@@ -43,15 +43,14 @@ static void peer_b(int fd, void *arg)
 	xpmem_segid_t segid = (xpmem_segid_t)it_recv(fd);
 	xpmem_apid_t apid = it_get(segid, XPMEM_RDWR);
 	char *p = it_attach(apid, 0, len);
-	uint64_t reads = 0, bus = 0, zero = 0, g0;
+	uint64_t reads = 0, bus = 0, zero = 0;
 	size_t pg = 0, i, n = (size_t)it_page / 8;
-	int sig;
 
 	(void)arg;
 	it_send(fd, 1);
 	while (!__atomic_load_n(&ctl->stop, __ATOMIC_ACQUIRE)) {
-		g0 = __atomic_load_n(&ctl->gen, __ATOMIC_ACQUIRE);
-		sig = it_probe_copy(tmp, p + pg * it_page, it_page);
+		uint64_t g0 = __atomic_load_n(&ctl->gen, __ATOMIC_ACQUIRE);
+		int sig = it_probe_copy(tmp, p + pg * it_page, it_page);
 		reads++;
 		if (sig == SIGBUS) {
 			bus++;

@@ -42,7 +42,7 @@ int main(void)
 	it_init("whole_as");
 	b = it_spawn(peer_b, NULL);
 	buf = it_map(WIN);
-	buf2 = it_map(4 * WIN) + WIN;
+	buf2 = (char *)it_map(4 * WIN) + WIN;
 	it_fill(buf, WIN, PAT);
 	it_fill(buf2, WIN, PAT + 1);
 	segid = xpmem_make(0, XPMEM_MAXADDR_SIZE, XPMEM_PERMIT_MODE,
