@@ -132,12 +132,10 @@ enum mb_verdict mb_heartbeat(struct membership *m, uint32_t src, uint32_t dst,
 		return MB_SKEW;
 	}
 
-	if (p->in_kernel && incarnation != p->incarnation) {
+	if (p->in_kernel &&
+	    (incarnation != p->incarnation || p->kernel_inc_unknown)) {
 		/* It restarted (or the kernel's idea of it is unknown):
 		 * fence the old incarnation before admitting the new. */
-		push(acts, nacts, MB_DEL_PEER, src, 0);
-		push(acts, nacts, MB_ADD_PEER, src, incarnation);
-	} else if (p->in_kernel && p->kernel_inc_unknown) {
 		push(acts, nacts, MB_DEL_PEER, src, 0);
 		push(acts, nacts, MB_ADD_PEER, src, incarnation);
 	} else if (p->in_kernel && !p->heard) {
