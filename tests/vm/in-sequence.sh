@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# in-sequence.sh - run several test programs one after the other in one
+# guest, and add up their results:
+#
+#   tests/vm/run-vm -- tests/vm/in-sequence.sh "CMD ARGS..." "CMD ARGS..."
+#
+# Why: a debug-kernel guest takes two to three minutes to boot under TCG,
+# so the debug pass runs many tests per boot.  Each CMD is a shell word
+# list (split on blanks, no quoting inside); its output is passed through
+# with a "== CMD" header.  Each CMD should end with "N passed, N failed";
+# one that prints no such line counts as one test (passed when it exits
+# 0).  All CMDs run even when one fails.  Ends with the sum, exactly
+# "N passed, N failed", and exits non-zero when anything failed.
+
+pass=0 fail=0 bad=0
+for cmd in "$@"; do
+	echo "== $cmd"
+	out=$(mktemp /tmp/in-sequence.XXXXXX)
+	start=$(date +%s)
+	# shellcheck disable=SC2086	# CMD is a word list on purpose
+	$cmd 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -aoE '(^|[^0-9])[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+	rm -f "$out"
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+	elif ((rc == 0)); then
+		p=1 f=0
+	else
+		p=0 f=1
+	fi
+	((rc != 0 && f == 0)) && f=1	# failed outside its counted tests
+	echo "== $cmd: $p passed, $f failed, exit $rc, $(($(date +%s) - start)) s"
+	pass=$((pass + p)) fail=$((fail + f))
+	((rc != 0)) && bad=1
+done
+echo "$pass passed, $fail failed"
+((fail == 0 && bad == 0))
