@@ -12,6 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
+. tests/vm/last-result.sh
 LOGDIR=${LOGDIR:-$TOP/build/check}
 rm -rf "$LOGDIR" && mkdir -p "$LOGDIR"
 
@@ -21,19 +22,13 @@ total_pass=0 total_fail=0
 # run_stage NAME CMD...: runs CMD, takes its last "N passed, N failed"
 # line (or counts the stage as one test when it prints none).
 run_stage() {
-	local name=$1 log="$LOGDIR/$1.log" start rc p f line
+	local name=$1 log="$LOGDIR/$1.log" start rc p f
 	shift
 	echo "=== $name: $*"
 	start=$(date +%s)
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -aoE '(^|[^0-9])[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	if [[ -n $line ]]; then
-		p=$(sed -E 's/^[^0-9]*([0-9]+) passed.*/\1/' <<< "$line")
-		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<< "$line")
-	else
-		p=0 f=0
-	fi
+	read -r p f < <(last_result "$log") || p=0 f=0
 	if ((rc != 0 && f == 0)); then
 		f=$((f + 1))	# the stage failed outside its counted tests
 	elif ((rc == 0 && p == 0 && f == 0)); then
@@ -78,8 +73,9 @@ kernel_pass() {
 		# scans another minute: the suite and the fault injection share
 		# one boot.  RDMA is exercised by the cross-node stage; the debug
 		# kernel is too slow to spend a boot on ib_read_lat as well.
-		# One guest alone: 2 vCPUs (the suite runs 2.4x faster).
-		make -s -C tests/faultinject
+		# One guest alone: 2 vCPUs (the suite runs 2.4x faster); the two
+		# cross-node guests keep run-vm's default of 1 each.
+		run_stage "$name-fi-build" make -s -C tests/faultinject
 		run_stage "$name-suite" tests/vm/run-vm --nodes 1 --append numa=fake=2 \
 			--logdir "$LOGDIR/$name-suite" "$@" --cpus 2 -- tests/vm/in-sequence.sh \
 			"env ITEST_LOOPS=$loops tests/integration/run-suite.sh" \
@@ -129,7 +125,7 @@ fi
 if ! want_kernel debug; then
 	kernel_skip debug "not in CHECK_KERNELS"
 elif [[ -n $debug_kver ]]; then
-	kernel_pass "$debug_kver" debug 100 --kernel debug --cpus 1
+	kernel_pass "$debug_kver" debug 100 --kernel debug
 else
 	kernel_skip debug "no debug kernel installed (../shared/debug-kernel)"
 fi

@@ -40,7 +40,7 @@ stage setup
 
 # Built-in modules (the debug kernel has them all) are not modprobe'd:
 # each modprobe there costs seconds of KASAN-instrumented exec over 9p.
-builtin=$(< "/lib/modules/$(< /proc/sys/kernel/osrelease)/modules.builtin") 2> /dev/null
+{ builtin=$(< "/lib/modules/$(< /proc/sys/kernel/osrelease)/modules.builtin"); } 2> /dev/null
 for m in $XV_KMODS; do
 	# crc32_generic first: rdma link add fails with ENOENT without it.
 	[[ -d /sys/module/$m || $builtin == *"/$m.ko"* ]] && continue

@@ -14,6 +14,7 @@
 # 0).  All CMDs run even when one fails.  Ends with the sum, exactly
 # "N passed, N failed", and exits non-zero when anything failed.
 
+. "$(dirname "$0")/last-result.sh"
 pass=0 fail=0 bad=0
 for cmd in "$@"; do
 	echo "== $cmd"
@@ -22,15 +23,14 @@ for cmd in "$@"; do
 	# shellcheck disable=SC2086	# CMD is a word list on purpose
 	$cmd 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -aoE '(^|[^0-9])[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-	rm -f "$out"
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+	if read -r p f < <(last_result "$out"); then
+		:
 	elif ((rc == 0)); then
 		p=1 f=0
 	else
 		p=0 f=1
 	fi
+	rm -f "$out"
 	((rc != 0 && f == 0)) && f=1	# failed outside its counted tests
 	echo "== $cmd: $p passed, $f failed, exit $rc, $(($(date +%s) - start)) s"
 	pass=$((pass + p)) fail=$((fail + f))
