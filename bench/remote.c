@@ -364,13 +364,14 @@ static int drive_invalidate(int n)
 	struct bench_stats inv = { 0 }, plain = { 0 };
 	xpmem_segid_t segid;
 	unsigned char *p = owner_buffer(PAGE, 5, &segid);
-	long sent0, acked0, sent, acked, sent_plain;
 	int i, pass;
 
 	rpc("attach %llx %lx", (long long)segid, PAGE);
 	for (pass = 0; pass < 2; pass++) {
-		sent0 = bench_counter("remote_invalidates_sent");
-		acked0 = bench_counter("remote_invalidates_acked");
+		long sent0 = bench_counter("remote_invalidates_sent");
+		long acked0 = bench_counter("remote_invalidates_acked");
+		long sent, acked;
+
 		for (i = 0; i < n; i++) {
 			double t0;
 
@@ -394,9 +395,8 @@ static int drive_invalidate(int n)
 				   "invalidates_sent", (double)sent,
 				   "invalidates_acked", (double)acked, BENCH_END);
 		} else {
-			sent_plain = sent;
 			bench_emit("munmap_no_remote_copy", PAGE, "us", &plain,
-				   "invalidates_sent", (double)sent_plain, BENCH_END);
+				   "invalidates_sent", (double)sent, BENCH_END);
 		}
 	}
 	rpc("detach");

@@ -11,10 +11,15 @@
 #
 #   bench/run.sh [local|cross|report]...   (default: local cross report)
 #   BENCH_KERNEL=stock|6.12|...  the guests' kernel (default stock)
+#   BENCH_MODULE=PATH            another xpmem.ko (default: run-vm's, the
+#                                one built for that kernel)
+#   BENCH_OUT=DIR                where results go (default build/bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=build/bench
+out=${BENCH_OUT:-build/bench}
 kernel=${BENCH_KERNEL:-stock}
+module=()
+[[ -n ${BENCH_MODULE:-} ]] && module=(--module "$BENCH_MODULE")
 parts=("$@")
 ((${#parts[@]})) || parts=(local cross report)
 mkdir -p "$out"
@@ -31,7 +36,7 @@ vm() { # NAME RUN-VM-ARGS... -- COMMAND
 	echo "bench: $name: booting (load $(load))"
 	t0=$(date +%s)
 	echo "{\"name\":\"run_$name\",\"load_before\":\"$(load)\"," > "$out/$name.meta"
-	nice -n 19 tests/vm/run-vm --kernel "$kernel" -q --logdir "$out/$name" "$@" \
+	nice -n 19 tests/vm/run-vm --kernel "$kernel" "${module[@]}" -q --logdir "$out/$name" "$@" \
 		> "$out/$name.log" 2>&1 || rc=$?
 	echo "\"load_after\":\"$(load)\",\"seconds\":$(($(date +%s) - t0)),\"rc\":$rc}" >> "$out/$name.meta"
 	tail -n 1 "$out/$name.log"
