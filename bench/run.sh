@@ -35,7 +35,7 @@ vm() { # NAME RUN-VM-ARGS... -- COMMAND
 	rm -rf "$out/$name"
 	echo "bench: $name: booting (load $(load))"
 	t0=$(date +%s)
-	echo "{\"name\":\"run_$name\",\"load_before\":\"$(load)\"," > "$out/$name.meta"
+	echo "{\"name\":\"run_$name\",\"started\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"load_before\":\"$(load)\"," > "$out/$name.meta"
 	nice -n 19 tests/vm/run-vm --kernel "$kernel" "${module[@]}" -q --logdir "$out/$name" "$@" \
 		> "$out/$name.log" 2>&1 || rc=$?
 	echo "\"load_after\":\"$(load)\",\"seconds\":$(($(date +%s) - t0)),\"rc\":$rc}" >> "$out/$name.meta"
@@ -59,7 +59,8 @@ report() {
 	jq -n --slurpfile figs "$figs" --slurpfile table "$out/table.json" \
 		--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(nproc) cores, $(uname -r)" \
 		--argjson runs "$(cat "$out"/*.meta 2>/dev/null | jq -s .)" '
-		{ date: $date, host: $host, runs: $runs,
+		{ date: ([$runs[] | .started // empty] | sort | first // $date),
+		  reported: $date, host: $host, runs: $runs,
 		  table: $table[0],
 		  reg_mr: [$figs[0][] | select(.name | startswith("reg_mr"))],
 		  env: [$figs[0][] | select(.name | startswith("env"))],
@@ -70,9 +71,9 @@ report() {
 	echo "xpmem bench, $(jq -r .date "$out/results.json"); host load: $(jq -r '[.runs[] | "\(.name) \(.load_before) -> \(.load_after), \(.seconds) s"] | join("; ")' "$out/results.json")"
 	echo "(QEMU TCG guests: absolute numbers are emulator numbers; each ratio is against a reference measured in the same guest in the same run; spread = min..max of the samples)"
 	echo
-	jq -r '["section", "figure", "median", "spread", "reference", "ref", "ratio", "target", "result"],
+	jq -r '["section", "figure", "median", "spread", "reference", "ref", "ref spread", "ratio", "target", "result"],
 		(.table[] | [.section, .figure, "\(.value // "-") \(.unit)", .spread, .reference,
-		 "\(.ref_value // "-")", "\(.ratio // "-")", (.target // "-"),
+		 "\(.ref_value // "-")", .ref_spread, "\(.ratio // "-")", (.target // "-"),
 		 (if .met == null then "" elif .met then "met" else "MISSED" end)]) | @tsv' \
 		"$out/results.json" | column -t -s $'\t'
 	echo
