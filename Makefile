@@ -2,6 +2,7 @@
 #
 #   make                 module (against Debian's installed headers), library, examples, tools
 #   make check           native unit tests, then the VM suite
+#   make bench           benchmarks in QEMU guests (bench/run.sh; not part of check)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # The target kernel is never the host's `uname -r`: the host cannot load
@@ -18,7 +19,7 @@ DESTDIR ?=
 export PREFIX DESTDIR
 
 .PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
-	clean demo debug-kernel
+	clean demo debug-kernel bench
 
 all: kernel lib examples tools daemon
 
@@ -51,6 +52,12 @@ vm-check: all
 demo: all
 	tests/vm/demo.sh
 
+# Figures against references measured in the same guests (docs/benchmarks.md):
+# build/bench/results.json and bandwidth.png.  Not part of `make check`.
+bench: all
+	$(MAKE) -C bench
+	bench/run.sh
+
 # The lockdep/KASAN/kmemleak/fault-injection kernel of the debug pass, as
 # Debian packages in build/debug-kernel/ (about an hour on 2 cores); only
 # for machines without the prebuilt ../shared/debug-kernel/.
@@ -71,4 +78,5 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C daemon clean
 	$(MAKE) -C tests clean
+	$(MAKE) -C bench clean
 	rm -rf build

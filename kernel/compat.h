@@ -41,21 +41,35 @@ xpmem_mm_get_unmapped_area(struct file *file, unsigned long addr,
  * Our vma is a shared writable mapping with ->pfn_mkwrite, so its
  * vm_page_prot is the write-protected one: passing it for a read-only
  * entry and vm_get_page_prot(vm_flags) for a writable one gives the same
- * entry on both kernels.  (6.12 also marks the entry pmd_special, as PTEs
- * of a VM_PFNMAP vma always were: GUP-fast then refuses it; see
- * docs/kernels.md.)
+ * entry on both kernels.
+ *
+ * GUP-fast must refuse the entry as it refuses our special PTEs, or
+ * pin_user_pages_fast() (ibv_reg_mr, O_DIRECT) takes the owner's huge page
+ * without a vma check: a long-term pin that no invalidation follows.
+ * 6.12 marks the entry pmd_special.  Where there is no pmd_special (6.1),
+ * the entry is made devmap: GUP-fast refuses a devmap PMD for FOLL_LONGTERM
+ * and finds no dev_pagemap for RAM otherwise, so it falls back to the slow
+ * path, which refuses VM_PFNMAP with EFAULT.  Zap, mremap and mprotect
+ * treat devmap PMDs like the other huge PMDs of a special vma.
  */
+#ifdef XPMEM_HAVE_pmd_special
+#define XPMEM_PMD_PFN_FLAGS	0
+#else
+#define XPMEM_PMD_PFN_FLAGS	(PFN_DEV | PFN_MAP)
+#endif
+
 static inline vm_fault_t xpmem_insert_pfn_pmd(struct vm_fault *vmf,
 					      unsigned long pfn, bool write)
 {
+	pfn_t p = __pfn_to_pfn_t(pfn, XPMEM_PMD_PFN_FLAGS);
 #ifdef XPMEM_HAVE_vmf_insert_pfn_pmd_prot
 	struct vm_area_struct *vma = vmf->vma;
 
-	return vmf_insert_pfn_pmd_prot(vmf, pfn_to_pfn_t(pfn),
+	return vmf_insert_pfn_pmd_prot(vmf, p,
 				       write ? vm_get_page_prot(vma->vm_flags) :
 					       vma->vm_page_prot, write);
 #else
-	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
+	return vmf_insert_pfn_pmd(vmf, p, write);
 #endif
 }
 

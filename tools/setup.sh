@@ -13,6 +13,7 @@ packages=(
 	qemu-system-x86 busybox-static vde2 iproute2
 	rdma-core ibverbs-utils perftest rdmacm-utils libibverbs-dev librdmacm-dev
 	numactl libnuma-dev libcmocka-dev cppcheck libsodium-dev groff-base
+	gnuplot-nox jq
 )
 export DEBIAN_FRONTEND=noninteractive
 
