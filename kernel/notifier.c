@@ -96,16 +96,6 @@ void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
 	might_sleep();
 	if (!only && !xpmem_seg_mapped_locked(seg, start, last))
 		return;
-	/*
-	 * Only other nodes' copies: no attacher's mm to invalidate here, so
-	 * nothing nests, and the INVALIDATEs go out from this task (one
-	 * wake-up less per round than through the worker).  A kill during
-	 * the wait fences the node not yet heard from (remote_home.c).
-	 */
-	if (!only && !interval_tree_iter_first(&seg->atts, start, last)) {
-		xpmem_home_invalidate(seg, start, last, &zw.remote);
-		return;
-	}
 
 	INIT_WORK_ONSTACK(&zw.work, xpmem_zap_workfn);
 	init_completion(&zw.done);

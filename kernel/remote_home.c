@@ -511,10 +511,8 @@ bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
 }
 
 /*
- * Called with seg->lock held, by the notifier's task itself when no local
- * attachment is in the range, else from the zap worker while the notifier
- * sleeps: every node holding a copy in [start, last] drops it before we
- * return.
+ * Called from the zap worker while the notifier sleeps holding seg->lock:
+ * every node holding a copy in [start, last] drops it before we return.
  * A node that does not answer in time is fenced by the transport, and the
  * fence callback forgets its copies.  A node with no connection up has
  * been fenced already.  Once @w->abort is set (the sleeping task was
@@ -526,7 +524,6 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 	struct interval_tree_node *it;
 	struct xpmem_wire_status rep;
 	size_t rep_len;
-	int ret;
 
 	for (it = interval_tree_iter_first(&seg->ratts, start, last); it;
 	     it = interval_tree_iter_next(it, start, last)) {
@@ -553,21 +550,10 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 		}
 		WRITE_ONCE(w->node, ratt->node);
 		xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
-		ret = xpmem_net_call_flags(ratt->node, XPMEM_MSG_INVALIDATE,
-					   &req, sizeof(req), &rep, sizeof(rep),
-					   &rep_len, XPMEM_NET_CONNECTED);
-		if (!ret)
+		if (!xpmem_net_call_flags(ratt->node, XPMEM_MSG_INVALIDATE,
+					  &req, sizeof(req), &rep, sizeof(rep),
+					  &rep_len, XPMEM_NET_CONNECTED))
 			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
-		/*
-		 * Called by the notifier's own task and that task was killed:
-		 * the node may still hold the copy, so it is fenced, and so
-		 * is every later one (the worker never sees -EINTR).
-		 */
-		if (ret == -EINTR) {
-			WRITE_ONCE(w->abort, true);
-			xpmem_net_fence_node(ratt->node,
-					     "invalidating task killed");
-		}
 		WRITE_ONCE(w->node, 0);
 	}
 }
