@@ -51,10 +51,11 @@ run_stage unit make -s -C tests/unit check
 run_stage lint make -s -C libxpmem lint
 run_stage daemon make -s -C daemon check
 run_stage daemon-lint make -s -C daemon lint
-# The test programs, tools and examples: the same cppcheck rules.
+# The test programs, benchmarks and tools: the same cppcheck rules (the
+# examples are in libxpmem's lint).
 run_stage test-lint cppcheck --enable=warning,style,performance,portability \
 	--error-exitcode=1 --inline-suppr --std=c11 -q -Iinclude \
-	tests/integration/*.c tests/crossnode/*.c tools/*.c examples/*/*.c
+	tests/integration/*.c tests/crossnode/*.c tests/faultinject/*.c tools/*.c bench/*.c
 run_stage checkpatch tests/checkpatch.sh
 # The guests run the host's binaries read-only: build them first (a fresh
 # clone has none).

@@ -265,15 +265,15 @@ static void nth_sweep(int op, xpmem_segid_t peer_seg, size_t peer_len)
 {
 	long long base[5], before[5], after[5];
 	struct nth_state s;
-	int n, r, err, fired;
+	int n, err;
 
 	fi_gauges_read(base);
 	for (n = 1; n <= MAX_NTH; n++) {
 		setup(op, &s, peer_seg, peer_len);
 		fi_gauges_read(before);
 		nth_arm(n);
-		r = do_op(op, &s, &err);
-		fired = nth_fired();
+		int r = do_op(op, &s, &err);
+		int fired = nth_fired();
 		fi_gauges_read(after);
 
 		if (r == 0)
