@@ -6,6 +6,8 @@
 #                        man pages, xpmemd + unit, udev rule (uninstall: the same)
 #   make install-module  xpmem.ko for KVER into /lib/modules/KVER/updates, depmod
 #   make install-dkms    the module's sources for DKMS into /usr/src/xpmem-VERSION
+#   make deb             the Debian packages into build/deb/ (docs/packaging.md)
+#   make deb-check       them installed, used and purged in a VM
 #
 # The target kernel is never the host's `uname -r`: the host cannot load
 # modules.  KVER picks one of the installed header trees (default: the
@@ -25,7 +27,7 @@ UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 UDEVRULES := packaging/56-xpmem.rules
 
 .PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
-	install-module uninstall-module install-dkms uninstall-dkms \
+	install-module uninstall-module install-dkms uninstall-dkms deb deb-check \
 	clean demo debug-kernel
 
 all: kernel lib examples tools daemon
@@ -91,6 +93,14 @@ install-dkms:
 
 uninstall-dkms:
 	$(MAKE) -C kernel uninstall-src VERSION=$(VERSION)
+
+# xpmem-dkms, libxpmem0, libxpmem-dev, xpmemd from the tracked files
+# only, built with dpkg-buildpackage in build/deb/src/.
+deb:
+	packaging/build-deb.sh
+
+deb-check: deb
+	tests/packaging/run.sh
 
 clean:
 	$(MAKE) -C libxpmem clean
