@@ -3,7 +3,12 @@
 #   make                 module (against Debian's installed headers), library, examples, tools
 #   make check           native unit tests, then the VM suite
 #   make bench           benchmarks in QEMU guests (bench/run.sh; not part of check)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   user space: library, header, pkg-config,
+#                        man pages, xpmemd + unit, udev rule (uninstall: the same)
+#   make install-module  xpmem.ko for KVER into /lib/modules/KVER/updates, depmod
+#   make install-dkms    the module's sources for DKMS into /usr/src/xpmem-VERSION
+#   make deb             the Debian packages into build/deb/ (docs/packaging.md)
+#   make deb-check       them installed, used and purged in a VM
 #
 # The target kernel is never the host's `uname -r`: the host cannot load
 # modules.  KVER picks one of the installed header trees (default: the
@@ -17,8 +22,13 @@ KBUILD_OUT ?= $(CURDIR)/build/kernel-$(KVER)
 PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
+VERSION := 0.1.0
+# udev reads /usr/local/lib/udev/rules.d as well as /lib/udev/rules.d.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+UDEVRULES := packaging/56-xpmem.rules
 
 .PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
+	install-module uninstall-module install-dkms uninstall-dkms deb deb-check \
 	clean demo debug-kernel bench
 
 all: kernel lib examples tools daemon
@@ -67,10 +77,37 @@ debug-kernel:
 install: lib daemon
 	$(MAKE) -C libxpmem install
 	$(MAKE) -C daemon install
+	install -d $(DESTDIR)$(UDEVRULESDIR)
+	install -m 0644 $(UDEVRULES) $(DESTDIR)$(UDEVRULESDIR)/
 
 uninstall:
 	$(MAKE) -C libxpmem uninstall
 	$(MAKE) -C daemon uninstall
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/$(notdir $(UDEVRULES))
+
+# The module is not part of `make install`: it lives outside PREFIX, is
+# built for one kernel (KVER, which is not the running one by default)
+# and goes stale with the next kernel upgrade, which DKMS handles.
+install-module: kernel
+	$(MAKE) -C kernel install KVER=$(KVER) KBUILD_OUT=$(KBUILD_OUT)
+
+uninstall-module:
+	$(MAKE) -C kernel uninstall KVER=$(KVER) KBUILD_OUT=$(KBUILD_OUT)
+
+# Then, as root: dkms install xpmem/$(VERSION)  (docs/packaging.md)
+install-dkms:
+	$(MAKE) -C kernel install-src VERSION=$(VERSION)
+
+uninstall-dkms:
+	$(MAKE) -C kernel uninstall-src VERSION=$(VERSION)
+
+# xpmem-dkms, libxpmem0, libxpmem-dev, xpmemd from the tracked files
+# only, built with dpkg-buildpackage in build/deb/src/.
+deb:
+	packaging/build-deb.sh
+
+deb-check: deb
+	tests/packaging/run.sh
 
 clean:
 	$(MAKE) -C libxpmem clean

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The whole test suite, as `make check` runs it:
-#   1. native unit tests (CMocka) and lint
+#   1. native unit tests (CMocka), lint, install and DKMS (packaging)
 #   2. the VM suite on each kernel of the matrix (docs/kernels.md):
 #      Debian's stock 6.1, the debug 6.1 (lockdep, KASAN, kmemleak) and
 #      Debian's 6.12 from bookworm-backports, the last two when installed
@@ -57,6 +57,10 @@ run_stage test-lint cppcheck --enable=warning,style,performance,portability \
 	--error-exitcode=1 --inline-suppr --std=c11 -q -Iinclude \
 	tests/integration/*.c tests/crossnode/*.c tests/faultinject/*.c tools/*.c bench/*.c
 run_stage checkpatch tests/checkpatch.sh
+# make install/uninstall, install-dkms and a real dkms build of that tree
+# for each kernel of the matrix, on the host (docs/packaging.md).  The
+# Debian packages' VM test (make deb-check) takes too long to be a stage.
+run_stage packaging tests/packaging/install-check.sh
 # The guests run the host's binaries read-only: build them first (a fresh
 # clone has none).
 run_stage itest-build make -s -C tests/integration

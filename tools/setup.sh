@@ -2,8 +2,9 @@
 # tools/setup.sh: installs everything the project needs on a Debian
 # bookworm machine (as root): build tools, Debian's kernels and headers
 # for the VM tests (stock 6.1, 6.12 from backports, the debug kernel from
-# ../shared/debug-kernel when present), QEMU, rdma-core, CMocka.  Used by
-# .ci/run and by the README's first command.
+# ../shared/debug-kernel when present), QEMU, rdma-core, CMocka, and
+# what `make deb` and `make deb-check` use (debhelper, dh-dkms, dkms,
+# udev, man-db).  Used by .ci/run and by the README's first command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ packages=(
 	rdma-core ibverbs-utils perftest rdmacm-utils libibverbs-dev librdmacm-dev
 	numactl libnuma-dev libcmocka-dev cppcheck libsodium-dev groff-base
 	gnuplot-nox jq
+	debhelper dh-dkms dkms udev systemd man-db
 )
 export DEBIAN_FRONTEND=noninteractive
 
