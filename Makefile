@@ -2,6 +2,8 @@
 #
 #   make                 module (against Debian's installed headers), library, examples, tools
 #   make check           native unit tests, then the VM suite
+#   make consumer-test   Open MPI rebuilt from Debian's source against libxpmem,
+#                        its XPMEM single-copy path in a guest (docs/consumers.md)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # The target kernel is never the host's `uname -r`: the host cannot load
@@ -18,7 +20,7 @@ DESTDIR ?=
 export PREFIX DESTDIR
 
 .PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
-	clean demo debug-kernel
+	clean demo debug-kernel consumer-test
 
 all: kernel lib examples tools daemon
 
@@ -48,6 +50,11 @@ unit-check: lib
 vm-check: all
 	$(MAKE) -C tests vm-check KVER=$(KVER)
 
+# Not part of `make check`: the Open MPI build alone takes longer than the
+# suite's budget allows (cached in build/consumer/ after the first run).
+consumer-test: kernel lib
+	tests/consumer/run.sh
+
 demo: all
 	tests/vm/demo.sh
 
@@ -71,4 +78,5 @@ clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C daemon clean
 	$(MAKE) -C tests clean
+	$(MAKE) -C tests/consumer clean
 	rm -rf build
