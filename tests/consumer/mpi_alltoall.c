@@ -3,7 +3,8 @@
  * mpi_alltoall: MPI_Alltoall of BLOCK-byte blocks among all ranks, ITERS
  * times.  The block rank s sends to rank d in iteration i holds a
  * pattern named by (i, s, d); every receiver checks the checksum of every
- * block it got.  Every third iteration each rank reallocates its buffers.
+ * block it got.  Every third iteration each rank munmaps and mmaps its
+ * buffers anew.
  *
  *   mpirun -np 4 mpi_alltoall [BLOCK [ITERS]]     (default 2M 4)
  */
@@ -16,7 +17,7 @@ static uint64_t seed_of(int it, int src, int dst, int n)
 
 int main(int argc, char **argv)
 {
-	size_t block = 2 << 20, words;
+	size_t block = 2 << 20, words, all;
 	int iters = 4, rank, n;
 	uint64_t *sbuf = NULL, *rbuf = NULL;
 	double t0, t;
@@ -31,20 +32,20 @@ int main(int argc, char **argv)
 	MC_CHECK(block >= 8 && block / 8 <= (size_t)1 << 30 && iters > 0,
 		 "bad arguments: BLOCK %zu ITERS %d", block, iters);
 	words = block / 8;
+	all = block * (size_t)n;
 
 	MC_MPI(MPI_Barrier(MPI_COMM_WORLD));
 	t0 = MPI_Wtime();
 	for (int it = 0; it < iters; it++) {
 		if (it % 3 == 0) {
-			free(sbuf);
-			free(rbuf);
-			sbuf = malloc(block * (size_t)n);
-			rbuf = malloc(block * (size_t)n);
-			MC_CHECK(sbuf && rbuf, "malloc 2 x %zu", block * (size_t)n);
+			mc_unmap(sbuf, all);
+			mc_unmap(rbuf, all);
+			sbuf = mc_map(all);
+			rbuf = mc_map(all);
 		}
 		for (int d = 0; d < n; d++)
 			mc_fill(sbuf + (size_t)d * words, words, seed_of(it, rank, d, n));
-		memset(rbuf, 0, block * (size_t)n);
+		memset(rbuf, 0, all);
 		MC_MPI(MPI_Alltoall(sbuf, (int)words, MPI_UINT64_T,
 				    rbuf, (int)words, MPI_UINT64_T, MPI_COMM_WORLD));
 		for (int s = 0; s < n; s++) {
@@ -56,8 +57,8 @@ int main(int argc, char **argv)
 		}
 	}
 	t = MPI_Wtime() - t0;
-	free(sbuf);
-	free(rbuf);
+	mc_unmap(sbuf, all);
+	mc_unmap(rbuf, all);
 	MC_MPI(MPI_Barrier(MPI_COMM_WORLD));
 	if (rank == 0)
 		printf("alltoall: %d ranks, %zu-byte blocks x %d iterations: %.1f ms each, all %d checksums ok on every rank\n",

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <mpi.h>
 
@@ -94,6 +95,27 @@ static inline void mc_verify(const uint64_t *w, size_t words, uint64_t seed,
 				"; word %zu of %zu is %#" PRIx64 " want %#" PRIx64,
 				what, got, want, i, words, w[i], mc_pat(seed, i));
 	MC_FAIL("%s: checksum %#" PRIx64 " want %#" PRIx64, what, got, want);
+}
+
+/*
+ * Fresh anonymous pages straight from mmap (not malloc, whose free lists
+ * would hand back the same pages): munmap + mmap usually returns the same
+ * address, so a peer's cached attachment of that range must show the new
+ * pages, never the old ones.
+ */
+static inline uint64_t *mc_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	MC_CHECK(p != MAP_FAILED, "mmap %zu", bytes);
+	return p;
+}
+
+static inline void mc_unmap(uint64_t *p, size_t bytes)
+{
+	if (p)
+		MC_CHECK(munmap(p, bytes) == 0, "munmap %zu", bytes);
 }
 
 static inline size_t mc_parse_size(const char *s)

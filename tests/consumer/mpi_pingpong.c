@@ -4,9 +4,9 @@
  * doubling, ITERS round trips each).  Every message carries a pattern
  * that names its size, iteration and direction; the receiver checks its
  * checksum (and reports the first bad word).  Every fourth iteration
- * both ranks free and reallocate their buffers, so the peer's cached
+ * both ranks munmap and mmap their buffers anew, so the peer's cached
  * XPMEM attachment of the old address range must follow the owner's new
- * mapping (Open MPI keeps attachments in a registration cache).  Buffers
+ * pages (Open MPI keeps attachments in a registration cache).  Buffers
  * start at an 8-byte offset that changes per iteration: not page aligned.
  *
  *   mpirun -np 2 mpi_pingpong [MIN [MAX [ITERS]]]   (default 64K 16M 4)
@@ -14,14 +14,6 @@
  * Ranks other than 0 and 1 only take part in the barriers.
  */
 #include "mpi_check.h"
-
-static uint64_t *alloc_buf(size_t bytes)
-{
-	uint64_t *p = malloc(bytes + 64);
-
-	MC_CHECK(p != NULL, "malloc %zu", bytes + 64);
-	return p;
-}
 
 int main(int argc, char **argv)
 {
@@ -42,8 +34,8 @@ int main(int argc, char **argv)
 	MC_CHECK(min >= 8 && min <= max && max / 8 <= (size_t)1 << 30 && iters > 0,
 		 "bad arguments: MIN %zu MAX %zu ITERS %d", min, max, iters);
 
-	sraw = alloc_buf(max);
-	rraw = alloc_buf(max);
+	sraw = mc_map(max + 64);
+	rraw = mc_map(max + 64);
 	for (size_t bytes = min; bytes <= max; bytes *= 2) {
 		size_t words = bytes / 8;
 		double t0, t;
@@ -56,10 +48,10 @@ int main(int argc, char **argv)
 			int peer = 1 - rank;
 
 			if (it % 4 == 3) {
-				free(sraw);
-				free(rraw);
-				sraw = alloc_buf(max);
-				rraw = alloc_buf(max);
+				mc_unmap(sraw, max + 64);
+				mc_unmap(rraw, max + 64);
+				sraw = mc_map(max + 64);
+				rraw = mc_map(max + 64);
 			}
 			s = sraw + it % 8;
 			r = rraw + it % 8;
@@ -85,8 +77,8 @@ int main(int argc, char **argv)
 			       bytes, iters, t / iters * 1e3,
 			       2.0 * (double)bytes * iters / t / 1e6);
 	}
-	free(sraw);
-	free(rraw);
+	mc_unmap(sraw, max + 64);
+	mc_unmap(rraw, max + 64);
 	MC_MPI(MPI_Barrier(MPI_COMM_WORLD));
 	if (rank == 0)
 		printf("pingpong: %zu..%zu bytes, %d iterations each: all checksums ok\n",
