@@ -38,6 +38,10 @@ if [[ ! -r $counters || ! -x $ompi/bin/mpirun ]]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
+# ORTE refuses the guest's default node name "(none)"
+if [[ $(cat /proc/sys/kernel/hostname) == "(none)" ]]; then
+	echo "xpmem-node${XPMEM_NODE_INDEX:-0}" > /proc/sys/kernel/hostname
+fi
 export PATH=$ompi/bin:$PATH
 # the guest's root file system is the host's, read-only; /tmp is tmpfs
 export TMPDIR=/tmp HOME=/tmp

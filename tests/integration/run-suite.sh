@@ -16,7 +16,7 @@
 #
 # Environment: ITEST_TIMEOUT (s, default 120), ITEST_SETTLE_MS (2000),
 # ITEST_LOOPS (iterations of the loop case, default 1000; cached_ranges
-# runs a tenth of that, at least 60; ITEST_CACHE_ITERS overrides).
+# runs a tenth of that, at least 40; ITEST_CACHE_ITERS overrides).
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${ITEST_BIN:-$here/bin}
@@ -34,6 +34,7 @@ all_cases="share_both owner_munmap owner_mremap madv_dontneed owner_exit fork_co
 case_timeout() {
 	case $1 in
 	loop) echo $(( default_timeout * 5 )) ;;
+	cached_ranges) echo $(( default_timeout * 3 )) ;;
 	*) echo "$default_timeout" ;;
 	esac
 }
