@@ -9,6 +9,8 @@
 #   make install-dkms    the module's sources for DKMS into /usr/src/xpmem-VERSION
 #   make deb             the Debian packages into build/deb/ (docs/packaging.md)
 #   make deb-check       them installed, used and purged in a VM
+#   make consumer-test   Open MPI rebuilt from Debian's source against libxpmem,
+#                        its XPMEM single-copy path in a guest (docs/consumers.md)
 #
 # The target kernel is never the host's `uname -r`: the host cannot load
 # modules.  KVER picks one of the installed header trees (default: the
@@ -29,7 +31,7 @@ UDEVRULES := packaging/56-xpmem.rules
 
 .PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
 	install-module uninstall-module install-dkms uninstall-dkms deb deb-check \
-	clean demo debug-kernel bench
+	clean demo debug-kernel bench consumer-test
 
 all: kernel lib examples tools daemon
 
@@ -58,6 +60,11 @@ unit-check: lib
 
 vm-check: all
 	$(MAKE) -C tests vm-check KVER=$(KVER)
+
+# Not part of `make check`: the Open MPI build alone takes longer than the
+# suite's budget allows (cached in build/consumer/ after the first run).
+consumer-test: kernel lib
+	tests/consumer/run.sh
 
 demo: all
 	tests/vm/demo.sh
@@ -116,4 +123,5 @@ clean:
 	$(MAKE) -C daemon clean
 	$(MAKE) -C tests clean
 	$(MAKE) -C bench clean
+	$(MAKE) -C tests/consumer clean
 	rm -rf build

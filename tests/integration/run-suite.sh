@@ -15,7 +15,8 @@
 # Skips are counted apart (in the "# N skipped" line) and are not passes.
 #
 # Environment: ITEST_TIMEOUT (s, default 120), ITEST_SETTLE_MS (2000),
-# ITEST_LOOPS (iterations of the loop case, default 1000).
+# ITEST_LOOPS (iterations of the loop case, default 1000; cached_ranges
+# runs a tenth of that, at least 40; ITEST_CACHE_ITERS overrides).
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${ITEST_BIN:-$here/bin}
@@ -27,12 +28,13 @@ default_timeout=${ITEST_TIMEOUT:-120}
 
 all_cases="share_both owner_munmap owner_mremap madv_dontneed owner_exit fork_cow
 	migrate pageout hugepage rdonly permissions bad_input fork_fd
-	whole_as attach_misc race_remap proc_segments loop"
+	whole_as attach_misc race_remap proc_segments loop cached_ranges"
 
 # per-case time limits (seconds) where the default does not fit
 case_timeout() {
 	case $1 in
 	loop) echo $(( default_timeout * 5 )) ;;
+	cached_ranges) echo $(( default_timeout * 3 )) ;;
 	*) echo "$default_timeout" ;;
 	esac
 }
