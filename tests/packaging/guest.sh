@@ -99,16 +99,25 @@ phase_install() {
 	out=$(udevadm test /sys/class/misc/xpmem 2>&1 || true)
 	check "udevadm test applies 56-xpmem.rules to xpmem" \
 		grep -qE "56-xpmem\.rules:[0-9]+ MODE 0?666" <<< "$out"
-	# Control: without the rule, udev leaves the mode as it finds it ...
+	# The module's uevent asks for 0666 itself (DEVMODE, from the misc
+	# device's .mode), and udev uses that when no rule sets MODE: with
+	# the rule moved away an add event still gives 0666.
+	check "the uevent carries DEVMODE=0666" grep -qx DEVMODE=0666 /sys/class/misc/xpmem/uevent
 	mv "$rule" /tmp/pkgtest/
 	udevadm control --reload
 	retrigger
-	check "control: without the rule udev leaves /dev/xpmem at 0600" test "$(mode_of /dev/xpmem)" = 600
-	# ... with it, udev sets 0666 on every add event.
+	check "without the rule udev sets 0666 from DEVMODE" test "$(mode_of /dev/xpmem)" = 666
 	mv "/tmp/pkgtest/${rule##*/}" "$rule"
+	# The rule is the administrator's override point: a file of the same
+	# name in /etc/udev/rules.d replaces it.
+	echo 'KERNEL=="xpmem", SUBSYSTEM=="misc", MODE="0660"' > /etc/udev/rules.d/56-xpmem.rules
 	udevadm control --reload
 	retrigger
-	check "with the rule udev sets /dev/xpmem to 0666" test "$(mode_of /dev/xpmem)" = 666
+	check "/etc/udev/rules.d/56-xpmem.rules with MODE=0660 overrides it" test "$(mode_of /dev/xpmem)" = 660
+	rm /etc/udev/rules.d/56-xpmem.rules
+	udevadm control --reload
+	retrigger
+	check "with the packaged rule udev sets /dev/xpmem to 0666" test "$(mode_of /dev/xpmem)" = 666
 	udevadm control --exit || true
 
 	step "library and header, as a user builds against them"
