@@ -16,6 +16,8 @@
 
 #include <xpmem_uapi.h>
 
+#include "../tests/common/counters.h"
+
 #define KIB (1024UL)
 #define MIB (1024UL * 1024)
 #define GIB (1024UL * MIB)
@@ -91,19 +93,7 @@ static inline void bench_emit(const char *name, unsigned long size,
 
 static inline long bench_counter(const char *name)
 {
-	char key[64];
-	long val;
-	FILE *f = fopen(XPMEM_PROC_COUNTERS, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name)) {
-			fclose(f);
-			return val;
-		}
-	fclose(f);
-	return -1;
+	return (long)xpmem_counter(name);
 }
 
 /* A module parameter of xpmem.ko: read (@val NULL) or write. */

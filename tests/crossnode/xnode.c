@@ -40,6 +40,8 @@
 #include <xpmem.h>
 #include <xpmem_uapi.h>
 
+#include "../common/counters.h"
+
 #define MIB (1024UL * 1024)
 
 /* ---- small helpers ---- */
@@ -77,19 +79,7 @@ static uint64_t checksum(const volatile unsigned char *p, size_t n)
 
 static long counter(const char *name)
 {
-	char key[64];
-	long val;
-	FILE *f = fopen(XPMEM_PROC_COUNTERS, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name)) {
-			fclose(f);
-			return val;
-		}
-	fclose(f);
-	return -1;
+	return (long)xpmem_counter(name);
 }
 
 static int parse_addr(const char *s, unsigned char addr[16])

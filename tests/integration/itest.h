@@ -34,6 +34,8 @@
 #include "xpmem.h"
 #include "xpmem_uapi.h"
 
+#include "../common/counters.h"
+
 /* helpers: each case uses some of them */
 #define IT_API static __attribute__((unused))
 
@@ -456,19 +458,7 @@ IT_API void *it_attach(xpmem_apid_t apid, off_t off, size_t size)
 /* Value of counter `name', or -1 if the file or the line is missing. */
 IT_API long long it_counter(const char *name)
 {
-	FILE *f = fopen(XPMEM_PROC_COUNTERS, "r");
-	char key[64];
-	long long v, found = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &v) == 2)
-		if (strcmp(key, name) == 0) {
-			found = v;
-			break;
-		}
-	fclose(f);
-	return found;
+	return xpmem_counter(name);
 }
 
 IT_API void it_msleep(long ms)
