@@ -408,7 +408,7 @@ static void xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
 	kunmap_local(dst);
 }
 
-/* Checks that the runs lie inside one page and inside the message. */
+/* Checks that the runs lie inside one page and fill exactly @bytes. */
 static int xpmem_runs_check(const struct xpmem_wire_run *run, u32 nruns,
 			    size_t bytes)
 {
@@ -427,16 +427,37 @@ static int xpmem_runs_check(const struct xpmem_wire_run *run, u32 nruns,
 		bytes -= sizeof(*run) + len;
 		run = (const void *)(run + 1) + len;
 	}
-	return 0;
+	return bytes ? -EINVAL : 0;
+}
+
+/*
+ * Checks one page entry of a WRITEBACK against the @left bytes of the
+ * message from it on; returns its size, or 0 if malformed.
+ */
+static size_t xpmem_wb_page_check(const struct xpmem_wire_wb_page *pg,
+				  size_t left, u64 npages)
+{
+	size_t len;
+
+	if (left < sizeof(*pg))
+		return 0;
+	len = le32_to_cpu(pg->len);
+	if (len > left - sizeof(*pg) || le64_to_cpu(pg->page) >= npages ||
+	    xpmem_runs_check((const void *)(pg + 1), le32_to_cpu(pg->nruns),
+			     len))
+		return 0;
+	return sizeof(*pg) + len;
 }
 
 static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 {
 	const struct xpmem_wire_writeback *req = rx->payload;
+	const struct xpmem_wire_wb_page *pg;
 	struct xpmem_ratt *ratt;
 	struct xpmem_runs runs;
-	u64 page;
-	int ret;
+	size_t left, size;
+	u32 i, n;
+	int ret = 0, err;
 
 	if (rx->len < sizeof(*req))
 		return xpmem_reply_status(rx, -EINVAL);
@@ -444,20 +465,35 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 				 rx->src_node);
 	if (!ratt)
 		return xpmem_reply_status(rx, -ENOENT);
-	page = le64_to_cpu(req->page);
-	runs.run = (const void *)(req + 1);
-	runs.nruns = le32_to_cpu(req->nruns);
+	n = le32_to_cpu(req->npages);
 	if (ratt->rap->flags != XPMEM_UAPI_RDWR)
 		ret = -EACCES;
-	else if (page >= ratt->npages ||
-		 xpmem_runs_check(runs.run, runs.nruns, rx->len - sizeof(*req)))
+	/* The whole message is checked before any of it is applied. */
+	pg = (const void *)(req + 1);
+	left = rx->len - sizeof(*req);
+	for (i = 0; !ret && i < n; i++) {
+		size = xpmem_wb_page_check(pg, left, ratt->npages);
+		if (!size)
+			ret = -EINVAL;
+		pg = (const void *)pg + size;
+		left -= size;
+	}
+	if (!ret && left)
 		ret = -EINVAL;
-	else
-		ret = xpmem_home_access(ratt, page, 1, true, xpmem_home_apply,
-					&runs);
+	pg = (const void *)(req + 1);
+	for (i = 0; !ret && i < n; i++) {
+		runs.run = (const void *)(pg + 1);
+		runs.nruns = le32_to_cpu(pg->nruns);
+		err = xpmem_home_access(ratt, le64_to_cpu(pg->page), 1, true,
+					xpmem_home_apply, &runs);
+		if (err < 0 && !ret)
+			ret = err;	/* the other pages still get theirs */
+		else if (err >= 0)
+			xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
+		pg = (const void *)(pg + 1) + le32_to_cpu(pg->len);
+	}
 	kref_put(&ratt->kref, xpmem_ratt_free);
-	xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
-	xpmem_reply_status(rx, ret < 0 ? ret : 0);
+	xpmem_reply_status(rx, ret);
 }
 
 static void xpmem_home_fetch(struct xpmem_net_rx *rx)

@@ -7,8 +7,8 @@
  * a copy of the page as fetched, and maps the page writable.  At release
  * (xpmem_sync RELEASE or ACQUIRE, detach) the PTEs of the range are
  * zapped, so that later writes start a new twin, and each written page is
- * compared with its twin: the changed bytes go to the owner as runs in one
- * WRITEBACK message per page.  Bytes that the owner or other nodes wrote
+ * compared with its twin: the changed bytes go to the owner as runs, as
+ * many pages per WRITEBACK message as fit.  Bytes that the owner or other nodes wrote
  * meanwhile are not overwritten, so disjoint writes all survive.
  *
  * An invalidation of a written page keeps the page and its twin on the
@@ -29,16 +29,23 @@ struct xpmem_dirty {
 	struct page *twin;
 };
 
-/* A page's diff, ready to send. */
-struct xpmem_diff {
+/*
+ * A WRITEBACK message being filled with the diffs of pages; the last one
+ * on the list has room left.
+ */
+struct xpmem_wb_msg {
 	struct list_head link;
 	size_t len;
-	struct xpmem_wire_writeback msg;	/* followed by the runs */
+	struct xpmem_wire_writeback msg;	/* followed by the pages */
 };
 
-/* Worst case: every other byte changed, a run header per byte. */
-#define XPMEM_DIFF_MAX	(sizeof(struct xpmem_diff) + \
+/* A page's diff at worst: every other byte changed, a run per byte. */
+#define XPMEM_DIFF_MAX	(sizeof(struct xpmem_wire_wb_page) + \
 			 (PAGE_SIZE / 2) * (sizeof(struct xpmem_wire_run) + 1))
+#define XPMEM_WB_MSG_SIZE (offsetof(struct xpmem_wb_msg, msg) + \
+			   XPMEM_NET_MAX_PAYLOAD)
+static_assert(sizeof(struct xpmem_wire_writeback) + XPMEM_DIFF_MAX <=
+	      XPMEM_NET_MAX_PAYLOAD);
 
 static int xpmem_twin_make_locked(struct xpmem_rcache *rc, unsigned long idx,
 				  struct page *page)
@@ -150,19 +157,21 @@ void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc)
 		xpmem_dirty_free(d);
 }
 
-/* Encodes the bytes of @page that differ from @twin; NULL if none. */
-static struct xpmem_diff *xpmem_diff_make(struct xpmem_rcache *rc,
-					  unsigned long idx, struct page *page,
-					  struct page *twin)
+/*
+ * Encodes the bytes of @page that differ from @twin into @out (room for
+ * XPMEM_DIFF_MAX bytes); returns its size, 0 if nothing changed.
+ */
+static size_t xpmem_diff_make(unsigned long idx, struct page *page,
+			      struct page *twin, u8 *out)
 {
 	const u8 *now = kmap_local_page(page);
 	const u8 *old = kmap_local_page(twin);
-	struct xpmem_diff *diff = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL);
-	u8 *out = (u8 *)(&diff->msg + 1);
+	struct xpmem_wire_wb_page *pg = (void *)out;
 	unsigned int off = 0, start, nruns = 0;
+	u8 *p = (u8 *)(pg + 1);
 
-	while (diff && off < PAGE_SIZE) {
-		struct xpmem_wire_run *run = (void *)out;
+	while (off < PAGE_SIZE) {
+		struct xpmem_wire_run *run = (void *)p;
 
 		if (now[off] == old[off]) {
 			off++;
@@ -173,21 +182,49 @@ static struct xpmem_diff *xpmem_diff_make(struct xpmem_rcache *rc,
 		run->offset = cpu_to_le16(start);
 		run->len = cpu_to_le16(off - start);
 		memcpy(run + 1, now + start, off - start);
-		out += sizeof(*run) + off - start;
+		p += sizeof(*run) + off - start;
 		nruns++;
 	}
 	kunmap_local(old);
 	kunmap_local(now);
-	if (!diff || !nruns) {
-		kvfree(diff);
-		return NULL;
+	if (!nruns)
+		return 0;
+	pg->page = cpu_to_le64(idx);
+	pg->nruns = cpu_to_le32(nruns);
+	pg->len = cpu_to_le32(p - (u8 *)(pg + 1));
+	return p - out;
+}
+
+/*
+ * Appends the diff of one page to the last message of @msgs, or to a new
+ * one when it does not fit.  Returns -ENOMEM (that page's changes are
+ * lost, as the caller reports).
+ */
+static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
+			u8 *scratch, unsigned long idx, struct page *page,
+			struct page *twin)
+{
+	struct xpmem_wb_msg *m;
+	size_t len = xpmem_diff_make(idx, page, twin, scratch);
+
+	if (!len)
+		return 0;
+	m = list_empty(msgs) ? NULL :
+	    list_last_entry(msgs, struct xpmem_wb_msg, link);
+	if (!m || m->len + len > XPMEM_NET_MAX_PAYLOAD) {
+		m = kvmalloc(XPMEM_WB_MSG_SIZE, GFP_KERNEL);
+		if (!m)
+			return -ENOMEM;
+		m->msg.ratt_id = cpu_to_le64(rc->ratt_id);
+		m->msg.npages = 0;
+		m->msg.reserved = 0;
+		m->len = sizeof(m->msg);
+		list_add_tail(&m->link, msgs);
 	}
-	diff->msg.ratt_id = cpu_to_le64(rc->ratt_id);
-	diff->msg.page = cpu_to_le64(idx);
-	diff->msg.nruns = cpu_to_le32(nruns);
-	diff->msg.reserved = 0;
-	diff->len = out - (u8 *)&diff->msg;
-	return diff;
+	memcpy((u8 *)&m->msg + m->len, scratch, len);
+	m->len += len;
+	le32_add_cpu(&m->msg.npages, 1);
+	return 0;
 }
 
 /*
@@ -199,23 +236,26 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 {
 	struct xpmem_rcache *rc = att->rc;
 	struct xpmem_dirty *d, *dtmp;
-	struct xpmem_diff *diff, *tmp;
+	struct xpmem_wb_msg *m, *tmp;
 	struct xpmem_wire_status st;
 	struct page *twin;
 	unsigned long idx;
-	LIST_HEAD(diffs);
+	LIST_HEAD(msgs);
+	u8 *scratch;
 	size_t len;
 	int ret = 0, err;
 
 	might_sleep();
+	scratch = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL);
 	mutex_lock(&rc->lock);
 	/* Writers fault again and start new twins after the diffs. */
 	xpmem_client_zap_locked(att, first, end);
 	xa_for_each_range(&rc->twins, idx, twin, first, end - 1) {
-		diff = xpmem_diff_make(rc, idx, xa_load(&rc->pages, idx),
-				       twin);
-		if (diff)
-			list_add_tail(&diff->link, &diffs);
+		err = scratch ? xpmem_wb_add(rc, &msgs, scratch, idx,
+					     xa_load(&rc->pages, idx), twin) :
+				-ENOMEM;
+		if (err && !ret)
+			ret = err;
 		xa_erase(&rc->twins, idx);
 		put_page(twin);
 		xpmem_count_dec(XPMEM_CNT_REMOTE_TWINS);
@@ -223,24 +263,25 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 	list_for_each_entry_safe(d, dtmp, &rc->dirty, link) {
 		if (d->idx < first || d->idx >= end)
 			continue;
-		diff = xpmem_diff_make(rc, d->idx, d->page, d->twin);
-		if (diff)
-			list_add_tail(&diff->link, &diffs);
+		err = scratch ? xpmem_wb_add(rc, &msgs, scratch, d->idx,
+					     d->page, d->twin) : -ENOMEM;
+		if (err && !ret)
+			ret = err;
 		xpmem_dirty_free(d);
 	}
 	mutex_unlock(&rc->lock);
+	kvfree(scratch);
 
-	list_for_each_entry_safe(diff, tmp, &diffs, link) {
+	list_for_each_entry_safe(m, tmp, &msgs, link) {
 		err = xpmem_net_call(att->ap->node, XPMEM_MSG_WRITEBACK,
-				     &diff->msg, diff->len, &st, sizeof(st),
-				     &len);
+				     &m->msg, m->len, &st, sizeof(st), &len);
 		if (!err)
 			err = len < sizeof(st) ? -EPROTO :
 			      (int)le32_to_cpu(st.status);
 		if (err && !ret)
 			ret = err;
-		list_del(&diff->link);
-		kvfree(diff);
+		list_del(&m->link);
+		kvfree(m);
 	}
 	return ret;
 }

@@ -26,7 +26,7 @@
 
 /* Wire format: every field little endian, see docs/transport.md. */
 #define XPMEM_WIRE_MAGIC	0x314e5058	/* "XPN1" */
-#define XPMEM_WIRE_VERSION	1
+#define XPMEM_WIRE_VERSION	2	/* 2: WRITEBACK carries many pages */
 
 /* Internal type: carries returned credits only, never dispatched. */
 #define XPMEM_WIRE_CREDIT	0x7f

@@ -85,15 +85,21 @@ struct xpmem_wire_revoke {
 };
 
 /*
- * WRITEBACK: attacher -> owner at release: the bytes of one page that the
- * attacher changed since it copied the page (diff against its twin), as
- * runs.  Disjoint bytes written by the owner and by attachers all survive.
+ * WRITEBACK: attacher -> owner at release: for each page the attacher
+ * changed since it copied it, the changed bytes (diff against its twin)
+ * as runs.  As many pages as fit go in one message.  Disjoint bytes
+ * written by the owner and by attachers all survive.
  */
 struct xpmem_wire_writeback {
 	__le64 ratt_id;
+	__le32 npages;		/* struct xpmem_wire_wb_page entries follow */
+	__le32 reserved;
+};
+
+struct xpmem_wire_wb_page {
 	__le64 page;		/* page index within the attachment */
 	__le32 nruns;
-	__le32 reserved;
+	__le32 len;		/* bytes of runs after this header */
 	/* struct xpmem_wire_run runs[nruns], each followed by len bytes */
 };
 

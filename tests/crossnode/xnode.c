@@ -534,6 +534,54 @@ static void case_write(struct servant *s)
 }
 
 /*
+ * One release of many written pages: 20 written in full (more than one
+ * WRITEBACK message holds) and one byte in each of 20 more.  Every byte
+ * must arrive, and every page be counted once by the owner.
+ */
+static void case_write_many(struct servant *s)
+{
+	size_t npages = 40, size = npages * 4096, i, bad = size;
+	unsigned char *buf = owner_buffer(size, 11);
+	unsigned char *want = malloc(size);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	struct remote_att ra;
+	long wb0 = counter("remote_writebacks");
+	int ok;
+
+	if (!want)
+		die("malloc");
+	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
+	result(ok, "write_many_attach", "");
+	if (!ok)
+		return;
+	memcpy(want, buf, size);
+	memset(want, 0x5A, 20 * 4096);
+	rpc(s, "fill %" PRIxPTR " %zx %x", ra.addr, 20 * 4096, 0x5A);
+	for (i = 20; i < npages; i++) {
+		size_t off = i * 4096 + (i * 97) % 4096;
+
+		if (want[off] == 0xA5)	/* must be a change */
+			off++;
+		want[off] = 0xA5;
+		rpc(s, "fill %" PRIxPTR " %x %x", ra.addr + off, 1, 0xA5);
+	}
+	rpc(s, "sync %" PRIxPTR " %zx %x", ra.addr, size, XPMEM_SYNC_RELEASE);
+	for (i = 0; i < size && bad == size; i++)
+		if (buf[i] != want[i])
+			bad = i;
+	result(bad == size, "write_many_release", "first wrong byte %zd of %zu",
+	       bad == size ? (ssize_t)-1 : (ssize_t)bad, size);
+	result(counter("remote_writebacks") - wb0 == (long)npages,
+	       "write_many_counted", "remote_writebacks +%ld, want %zu",
+	       counter("remote_writebacks") - wb0, npages);
+	remote_detach(s, &ra);
+	xpmem_remove(segid);
+	munmap(buf, size);
+	free(want);
+}
+
+/*
  * The owner's mapping changes (MADV_DONTNEED, munmap): copies elsewhere
  * are invalidated before it completes; later reads see the owner's
  * current data or SIGBUS, never the old copy.
@@ -1000,6 +1048,7 @@ static int cmd_drive(int argc, char **argv)
 
 	case_read(sv[0]);
 	case_write(sv[0]);
+	case_write_many(sv[0]);
 	case_invalidate(sv, n);
 	case_stress(sv[0]);
 	case_owner_exit(sv[0]);
