@@ -149,4 +149,4 @@ module_init(xpmem_init);
 module_exit(xpmem_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Cross-process memory sharing (XPMEM) for HPC");
-MODULE_VERSION("0.1");
+MODULE_VERSION("0.1.0");	/* VERSION in the top Makefile */

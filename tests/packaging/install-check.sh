@@ -27,8 +27,9 @@ v_top=$(sed -n 's/^VERSION := //p' Makefile)
 v_lib=$(sed -n 's/^VERSION  *:= //p' libxpmem/Makefile)
 v_daemon=$(sed -n 's/^VERSION  *:= //p' daemon/Makefile)
 v_deb=$(sed -n '1s/^xpmem (\([^)-]*\)-[^)]*).*/\1/p' packaging/debian/changelog)
-check "one version: Makefile $v_top, libxpmem $v_lib, daemon $v_daemon, debian/changelog $v_deb" \
-	test -n "$v_top" -a "$v_top" = "$v_lib" -a "$v_top" = "$v_daemon" -a "$v_top" = "$v_deb"
+v_mod=$(sed -n 's/^MODULE_VERSION("\([^"]*\)").*/\1/p' kernel/main.c)
+check "one version: Makefile $v_top, libxpmem $v_lib, daemon $v_daemon, debian/changelog $v_deb, MODULE_VERSION $v_mod" \
+	test -n "$v_top" -a "$v_top" = "$v_lib" -a "$v_top" = "$v_daemon" -a "$v_top" = "$v_deb" -a "$v_top" = "$v_mod"
 
 # --- make install PREFIX=/usr: exactly these files
 expected() { # expected PREFIX UDEVRULESDIR
