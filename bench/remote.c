@@ -410,6 +410,7 @@ static int cmd_drive(const char *addr, const char *port)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	double t0 = bench_now();
 	static const long ras[] = { 1, 2, 4, 8 };
+	const char *only = getenv("BENCH_ONLY");
 	xpmem_segid_t segid;
 	unsigned char *p;
 	int one = 1, ok = 1;
@@ -430,14 +431,23 @@ static int cmd_drive(const char *addr, const char *port)
 	}
 	setsockopt(sv, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-	p = owner_buffer(16 * PAGE, 3, &segid);
-	ok &= atoi(rpc("lat %llx %x", (long long)segid, 50));
-	xpmem_remove(segid);
-	munmap(p, 16 * PAGE);
+	/* BENCH_ONLY=invalidate: that figure alone (for tracing it). */
+	if (only && strcmp(only, "invalidate")) {
+		fprintf(stderr, "bench: BENCH_ONLY=%s: only \"invalidate\" is known\n", only);
+		return 2;
+	}
+	if (!only) {
+		p = owner_buffer(16 * PAGE, 3, &segid);
+		ok &= atoi(rpc("lat %llx %x", (long long)segid, 50));
+		xpmem_remove(segid);
+		munmap(p, 16 * PAGE);
+	}
 	ok &= drive_invalidate(50);
-	ok &= drive_stream(64 * MIB, 3, 16);
-	for (i = 0; i < sizeof(ras) / sizeof(ras[0]); i++)
-		ok &= drive_stream(8 * MIB, 1, ras[i]);
+	if (!only) {
+		ok &= drive_stream(64 * MIB, 3, 16);
+		for (i = 0; i < sizeof(ras) / sizeof(ras[0]); i++)
+			ok &= drive_stream(8 * MIB, 1, ras[i]);
+	}
 	sock_send(sv, "quit");
 	close(sv);
 	return ok ? 0 : 1;
