@@ -201,12 +201,18 @@ static size_t xpmem_diff_make(unsigned long idx, struct page *page,
  * lost, as the caller reports).
  */
 static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
-			u8 *scratch, unsigned long idx, struct page *page,
+			u8 **scratch, unsigned long idx, struct page *page,
 			struct page *twin)
 {
 	struct xpmem_wb_msg *m;
-	size_t len = xpmem_diff_make(idx, page, twin, scratch);
+	size_t len;
 
+	/* Allocated at the first written page: most releases have none. */
+	if (!*scratch)
+		*scratch = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL);
+	if (!*scratch)
+		return -ENOMEM;
+	len = xpmem_diff_make(idx, page, twin, *scratch);
 	if (!len)
 		return 0;
 	m = list_empty(msgs) ? NULL :
@@ -221,7 +227,7 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 		m->len = sizeof(m->msg);
 		list_add_tail(&m->link, msgs);
 	}
-	memcpy((u8 *)&m->msg + m->len, scratch, len);
+	memcpy((u8 *)&m->msg + m->len, *scratch, len);
 	m->len += len;
 	le32_add_cpu(&m->msg.npages, 1);
 	return 0;
@@ -241,19 +247,17 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 	struct page *twin;
 	unsigned long idx;
 	LIST_HEAD(msgs);
-	u8 *scratch;
+	u8 *scratch = NULL;
 	size_t len;
 	int ret = 0, err;
 
 	might_sleep();
-	scratch = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL);
 	mutex_lock(&rc->lock);
 	/* Writers fault again and start new twins after the diffs. */
 	xpmem_client_zap_locked(att, first, end);
 	xa_for_each_range(&rc->twins, idx, twin, first, end - 1) {
-		err = scratch ? xpmem_wb_add(rc, &msgs, scratch, idx,
-					     xa_load(&rc->pages, idx), twin) :
-				-ENOMEM;
+		err = xpmem_wb_add(rc, &msgs, &scratch, idx,
+				   xa_load(&rc->pages, idx), twin);
 		if (err && !ret)
 			ret = err;
 		xa_erase(&rc->twins, idx);
@@ -263,8 +267,8 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 	list_for_each_entry_safe(d, dtmp, &rc->dirty, link) {
 		if (d->idx < first || d->idx >= end)
 			continue;
-		err = scratch ? xpmem_wb_add(rc, &msgs, scratch, d->idx,
-					     d->page, d->twin) : -ENOMEM;
+		err = xpmem_wb_add(rc, &msgs, &scratch, d->idx, d->page,
+				   d->twin);
 		if (err && !ret)
 			ret = err;
 		xpmem_dirty_free(d);
