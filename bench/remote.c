@@ -27,38 +27,9 @@
 #include <xpmem.h>
 
 #include "bench.h"
+#include "../tests/common/line_sock.h"
 
 #define PAGE 4096UL
-
-static int sock_send(int fd, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= (int)sizeof(buf) - 1)
-		return -1;
-	buf[n++] = '\n';
-	return write(fd, buf, (size_t)n) == n ? 0 : -1;
-}
-
-static int sock_recv(int fd, char *buf, size_t max)
-{
-	size_t n = 0;
-
-	while (n + 1 < max) {
-		if (read(fd, buf + n, 1) != 1)
-			return -1;
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = 0;
-	return 0;
-}
 
 /* Additive checksum of 64-bit words: cheap enough not to hide a fetch. */
 static uint64_t wsum(const void *p, size_t n)
@@ -254,25 +225,25 @@ static void serve_one(int fd, const char *req, xpmem_apid_t *apid, void **att)
 		   " %" SCNx64, op, &a, &b, &c, &d, &e) < 1)
 		op[0] = 0;
 	if (!strcmp(op, "stream")) {
-		sock_send(fd, "%d", serve_stream((xpmem_segid_t)a, b, (int)c,
+		line_send(fd, "%d", serve_stream((xpmem_segid_t)a, b, (int)c,
 						 (long)d, e));
 	} else if (!strcmp(op, "lat")) {
-		sock_send(fd, "%d", serve_lat((xpmem_segid_t)a, (int)b));
+		line_send(fd, "%d", serve_lat((xpmem_segid_t)a, (int)b));
 	} else if (!strcmp(op, "attach")) {
 		*att = attach_seg((xpmem_segid_t)a, b, XPMEM_RDONLY, apid);
-		sock_send(fd, "1");
+		line_send(fd, "1");
 	} else if (!strcmp(op, "touch")) {
 		/* reads the first byte of the attachment (fetching it) */
 		sig = sigsetjmp(fault_jmp, 1);
 		if (sig)
-			sock_send(fd, "SIG %d", sig);
+			line_send(fd, "SIG %d", sig);
 		else
-			sock_send(fd, "%d", *(volatile unsigned char *)*att);
+			line_send(fd, "%d", *(volatile unsigned char *)*att);
 	} else if (!strcmp(op, "detach")) {
 		detach_seg(*att, *apid);
-		sock_send(fd, "1");
+		line_send(fd, "1");
 	} else {
-		sock_send(fd, "? %s", op);
+		line_send(fd, "? %s", op);
 	}
 }
 
@@ -297,7 +268,7 @@ static int cmd_serve(const char *port)
 	if (fd < 0)
 		bench_die("accept");
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	while (!sock_recv(fd, req, sizeof(req)) && strcmp(req, "quit"))
+	while (!line_recv(fd, req, sizeof(req)) && strcmp(req, "quit"))
 		serve_one(fd, req, &apid, &att);
 	close(fd);
 	close(lfd);
@@ -317,7 +288,7 @@ static const char *rpc(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (sock_send(sv, "%s", buf) || sock_recv(sv, reply, sizeof(reply)))
+	if (line_send(sv, "%s", buf) || line_recv(sv, reply, sizeof(reply)))
 		bench_die("the attacher went away");
 	return reply;
 }
@@ -411,11 +382,14 @@ static int cmd_drive(const char *addr, const char *port)
 	double t0 = bench_now();
 	static const long ras[] = { 1, 2, 4, 8 };
 	const char *only = getenv("BENCH_ONLY");
-	xpmem_segid_t segid;
-	unsigned char *p;
 	int one = 1, ok = 1;
-	size_t i;
 
+	/* BENCH_ONLY=invalidate: that figure alone (for tracing it). */
+	if (only && strcmp(only, "invalidate")) {
+		fprintf(stderr, "bench: BENCH_ONLY=%s: only invalidate is known\n",
+			only);
+		return 2;
+	}
 	sa.sin_port = htons((uint16_t)atoi(port));
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		bench_die("address");
@@ -431,24 +405,23 @@ static int cmd_drive(const char *addr, const char *port)
 	}
 	setsockopt(sv, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-	/* BENCH_ONLY=invalidate: that figure alone (for tracing it). */
-	if (only && strcmp(only, "invalidate")) {
-		fprintf(stderr, "bench: BENCH_ONLY=%s: only \"invalidate\" is known\n", only);
-		return 2;
-	}
 	if (!only) {
-		p = owner_buffer(16 * PAGE, 3, &segid);
+		xpmem_segid_t segid;
+		unsigned char *p = owner_buffer(16 * PAGE, 3, &segid);
+
 		ok &= atoi(rpc("lat %llx %x", (long long)segid, 50));
 		xpmem_remove(segid);
 		munmap(p, 16 * PAGE);
 	}
 	ok &= drive_invalidate(50);
 	if (!only) {
+		size_t i;
+
 		ok &= drive_stream(64 * MIB, 3, 16);
 		for (i = 0; i < sizeof(ras) / sizeof(ras[0]); i++)
 			ok &= drive_stream(8 * MIB, 1, ras[i]);
 	}
-	sock_send(sv, "quit");
+	line_send(sv, "quit");
 	close(sv);
 	return ok ? 0 : 1;
 }

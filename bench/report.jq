@@ -48,6 +48,8 @@ def num: if . == null then "-" elif . >= 100 then (. | round | tostring)
     ($sizes[] as $s | row("local"; "copy_attach"; $s; "copy_cma"; $s; "hi";
 	(if $s >= 65536 then 2 else null end); "vs process_vm_readv of the same bytes")),
     ($sizes[] as $s | row("local-norepmovsb"; "copy_attach_norepmovsb"; $s; "copy_memcpy_norepmovsb"; $s; "hi"; null; "glibc memcpy without rep movsb")),
+    ($sizes[] as $s | row("local-norepmovsb"; "copy_attach_norepmovsb"; $s; "copy_cma"; $s; "hi";
+	(if $s >= 65536 then 2 else null end); "the attachment copied without rep movsb vs process_vm_readv (whose kernel copy is rep movsb, no tunable)")),
     row("local"; "touch_hugetlb"; 1073741824; "touch_4k"; 1073741824; "speedup"; 5; "attach + first touch, owner on 2 MiB hugetlb pages vs fault_batch=1"),
     row("local"; "touch_thp"; 1073741824; "touch_4k"; 1073741824; "speedup"; 5; "attach + first touch, owner on THP vs fault_batch=1"),
     row("local"; "touch_batch"; 1073741824; "touch_4k"; 1073741824; "speedup"; null; "default fault_batch vs fault_batch=1"),

@@ -41,6 +41,7 @@
 #include <xpmem_uapi.h>
 
 #include "../common/counters.h"
+#include "../common/line_sock.h"
 
 #define MIB (1024UL * 1024)
 
@@ -123,36 +124,6 @@ static int cmd_setup(int argc, char **argv)
 
 /* ---- line protocol between driver and servant ---- */
 
-static int sock_send(int fd, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	buf[n++] = '\n';
-	return write(fd, buf, n) == n ? 0 : -1;
-}
-
-static int sock_recv(int fd, char *buf, size_t max)
-{
-	size_t n = 0;
-
-	while (n + 1 < max) {
-		ssize_t r = read(fd, buf + n, 1);
-
-		if (r <= 0)
-			return -1;
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = 0;
-	return 0;
-}
-
 /* ---- servant: executes requests, answers one line each ---- */
 
 static sigjmp_buf fault_jmp;
@@ -222,13 +193,13 @@ static void serve_one(int fd, char *req)
 		xpmem_apid_t apid = xpmem_get((xpmem_segid_t)a, (int)b,
 					      XPMEM_PERMIT_MODE, NULL);
 
-		sock_send(fd, "%lld %d", (long long)apid, apid < 0 ? errno : 0);
+		line_send(fd, "%lld %d", (long long)apid, apid < 0 ? errno : 0);
 	} else if (!strcmp(op, "attach")) {
 		struct xpmem_addr xa = { .apid = (xpmem_apid_t)a,
 					 .offset = (off_t)b };
 		void *p = xpmem_attach(xa, c, NULL);
 
-		sock_send(fd, "%" PRIxPTR " %d", (uintptr_t)p,
+		line_send(fd, "%" PRIxPTR " %d", (uintptr_t)p,
 			  p == (void *)-1 ? errno : 0);
 	} else if (!strcmp(op, "sum") || !strcmp(op, "fill")) {
 		volatile unsigned char *p = (void *)(uintptr_t)a;
@@ -237,27 +208,27 @@ static void serve_one(int fd, char *req)
 
 		sig = sigsetjmp(fault_jmp, 1);
 		if (sig) {
-			sock_send(fd, "SIG %d", sig);
+			line_send(fd, "SIG %d", sig);
 			return;
 		}
 		if (!strcmp(op, "fill"))
 			memset((void *)p, (int)c, b);
 		else
 			h = checksum(p, b);
-		sock_send(fd, "%" PRIx64 " %.6f", h, now_s() - t0);
+		line_send(fd, "%" PRIx64 " %.6f", h, now_s() - t0);
 	} else if (!strcmp(op, "check")) {
 		/* acquire, then every page must hold version c */
 		volatile uint64_t bad = 0, i;
 
 		sig = sigsetjmp(fault_jmp, 1);
 		if (sig) {
-			sock_send(fd, "SIG %d", sig);
+			line_send(fd, "SIG %d", sig);
 			return;
 		}
 		xpmem_sync((void *)(uintptr_t)a, b, XPMEM_SYNC_ACQUIRE);
 		for (i = 0; i < b; i += 4096)
 			bad += *(volatile uint64_t *)(uintptr_t)(a + i) != c;
-		sock_send(fd, "%" PRIx64, (uint64_t)bad);
+		line_send(fd, "%" PRIx64, (uint64_t)bad);
 	} else if (!strcmp(op, "make")) {
 		/* this servant becomes an owner: a SIZE a, seed b, 0600 */
 		unsigned char *buf = mmap(NULL, a, PROT_READ | PROT_WRITE,
@@ -270,7 +241,7 @@ static void serve_one(int fd, char *req)
 			segid = xpmem_make(buf, a, XPMEM_PERMIT_MODE,
 					   (void *)0600);
 		}
-		sock_send(fd, "%llx %" PRIx64 " %" PRIxPTR, (long long)segid,
+		line_send(fd, "%llx %" PRIx64 " %" PRIxPTR, (long long)segid,
 			  segid > 0 ? checksum(buf, a) : 0, (uintptr_t)buf);
 	} else if (!strcmp(op, "getas")) {
 		/* xpmem_get as uid a: errno of a refusal, 0 if granted */
@@ -286,7 +257,7 @@ static void serve_one(int fd, char *req)
 		}
 		if (pid > 0)
 			waitpid(pid, &status, 0);
-		sock_send(fd, "%d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		line_send(fd, "%d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	} else if (!strcmp(op, "watch")) {
 		/* reads [a, a+b) over and over until a signal or c seconds */
 		volatile unsigned char *p = (void *)(uintptr_t)a;
@@ -294,36 +265,36 @@ static void serve_one(int fd, char *req)
 
 		sig = sigsetjmp(fault_jmp, 1);
 		if (sig) {
-			sock_send(fd, "SIG %d %.3f", sig, now_s() - t0);
+			line_send(fd, "SIG %d %.3f", sig, now_s() - t0);
 			return;
 		}
 		while (now_s() - t0 < (double)c)
 			checksum(p, b);
-		sock_send(fd, "none %.3f", now_s() - t0);
+		line_send(fd, "none %.3f", now_s() - t0);
 	} else if (!strcmp(op, "udpjunk")) {
 		/* c datagrams of junk to IPv4 address a, UDP port b */
-		sock_send(fd, "%d", udp_junk((uint32_t)a, (uint16_t)b, c));
+		line_send(fd, "%d", udp_junk((uint32_t)a, (uint16_t)b, c));
 	} else if (!strcmp(op, "sh")) {
 		/* the rest of the line, by the shell: its exit status */
 		int st = system(req + 3);
 
-		sock_send(fd, "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		line_send(fd, "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	} else if (!strcmp(op, "sync")) {
-		sock_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
+		line_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
 						  (int)c), errno);
 	} else if (!strcmp(op, "detach")) {
-		sock_send(fd, "%d %d", xpmem_detach((void *)(uintptr_t)a),
+		line_send(fd, "%d %d", xpmem_detach((void *)(uintptr_t)a),
 			  errno);
 	} else if (!strcmp(op, "release")) {
-		sock_send(fd, "%d %d", xpmem_release((xpmem_apid_t)a), errno);
+		line_send(fd, "%d %d", xpmem_release((xpmem_apid_t)a), errno);
 	} else if (!strcmp(op, "counter")) {
 		char name[64];
 
 		if (sscanf(req, "%*s %63s", name) != 1)
 			name[0] = 0;
-		sock_send(fd, "%ld", counter(name));
+		line_send(fd, "%ld", counter(name));
 	} else {
-		sock_send(fd, "? unknown request");
+		line_send(fd, "? unknown request");
 	}
 }
 
@@ -347,7 +318,7 @@ static int cmd_serve(int argc, char **argv)
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
-	while (!sock_recv(fd, req, sizeof(req)) && strcmp(req, "quit"))
+	while (!line_recv(fd, req, sizeof(req)) && strcmp(req, "quit"))
 		serve_one(fd, req);
 	close(fd);
 	close(lfd);
@@ -393,7 +364,7 @@ static const char *rpc(struct servant *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (sock_send(s->fd, "%s", buf) || sock_recv(s->fd, reply,
+	if (line_send(s->fd, "%s", buf) || line_recv(s->fd, reply,
 						    sizeof(reply)))
 		die("servant %s went away", s->addr);
 	return reply;
@@ -553,8 +524,11 @@ static void case_write_many(struct servant *s)
 		die("malloc");
 	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
 	result(ok, "write_many_attach", "");
-	if (!ok)
+	if (!ok) {
+		free(want);
+		munmap(buf, size);
 		return;
+	}
 	memcpy(want, buf, size);
 	memset(want, 0x5A, 20 * 4096);
 	rpc(s, "fill %" PRIxPTR " %zx %x", ra.addr, 20 * 4096, 0x5A);
@@ -1063,7 +1037,7 @@ static int cmd_drive(int argc, char **argv)
 
 	for (i = 0; i < n; i++)
 		if (s[i].fd >= 0)
-			sock_send(s[i].fd, "quit");
+			line_send(s[i].fd, "quit");
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
