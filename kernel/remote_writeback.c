@@ -35,15 +35,18 @@ struct xpmem_dirty {
  */
 struct xpmem_wb_msg {
 	struct list_head link;
-	size_t len;
-	struct xpmem_wire_writeback msg;	/* followed by the pages */
+	size_t len;				/* bytes of buf in use */
+	struct xpmem_wire_writeback *hdr;	/* at buf */
+	/* The message: its header, then the pages.  A flexible array, so
+	 * that FORTIFY_SOURCE knows the appends are not past a field.
+	 */
+	u8 buf[] __aligned(8);
 };
 
 /* A page's diff at worst: every other byte changed, a run per byte. */
 #define XPMEM_DIFF_MAX	(sizeof(struct xpmem_wire_wb_page) + \
 			 (PAGE_SIZE / 2) * (sizeof(struct xpmem_wire_run) + 1))
-#define XPMEM_WB_MSG_SIZE (offsetof(struct xpmem_wb_msg, msg) + \
-			   XPMEM_NET_MAX_PAYLOAD)
+#define XPMEM_WB_MSG_SIZE (sizeof(struct xpmem_wb_msg) + XPMEM_NET_MAX_PAYLOAD)
 static_assert(sizeof(struct xpmem_wire_writeback) + XPMEM_DIFF_MAX <=
 	      XPMEM_NET_MAX_PAYLOAD);
 
@@ -221,15 +224,16 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 		m = kvmalloc(XPMEM_WB_MSG_SIZE, GFP_KERNEL);
 		if (!m)
 			return -ENOMEM;
-		m->msg.ratt_id = cpu_to_le64(rc->ratt_id);
-		m->msg.npages = 0;
-		m->msg.reserved = 0;
-		m->len = sizeof(m->msg);
+		m->hdr = (void *)m->buf;
+		m->hdr->ratt_id = cpu_to_le64(rc->ratt_id);
+		m->hdr->npages = 0;
+		m->hdr->reserved = 0;
+		m->len = sizeof(*m->hdr);
 		list_add_tail(&m->link, msgs);
 	}
-	memcpy((u8 *)&m->msg + m->len, *scratch, len);
+	memcpy(m->buf + m->len, *scratch, len);
 	m->len += len;
-	le32_add_cpu(&m->msg.npages, 1);
+	le32_add_cpu(&m->hdr->npages, 1);
 	return 0;
 }
 
@@ -278,7 +282,7 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 
 	list_for_each_entry_safe(m, tmp, &msgs, link) {
 		err = xpmem_net_call(att->ap->node, XPMEM_MSG_WRITEBACK,
-				     &m->msg, m->len, &st, sizeof(st), &len);
+				     m->buf, m->len, &st, sizeof(st), &len);
 		if (!err)
 			err = len < sizeof(st) ? -EPROTO :
 			      (int)le32_to_cpu(st.status);
