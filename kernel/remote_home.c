@@ -431,22 +431,28 @@ static int xpmem_runs_check(const struct xpmem_wire_run *run, u32 nruns,
 }
 
 /*
- * Checks one page entry of a WRITEBACK against the @left bytes of the
- * message from it on; returns its size, or 0 if malformed.
+ * Checks the @n page entries of a WRITEBACK, @bytes long in all, against
+ * an attachment of @npages pages: 0 or -EINVAL.
  */
-static size_t xpmem_wb_page_check(const struct xpmem_wire_wb_page *pg,
-				  size_t left, u64 npages)
+static int xpmem_wb_check(const struct xpmem_wire_wb_page *pg, size_t bytes,
+			  u32 n, u64 npages)
 {
 	size_t len;
+	u32 i;
 
-	if (left < sizeof(*pg))
-		return 0;
-	len = le32_to_cpu(pg->len);
-	if (len > left - sizeof(*pg) || le64_to_cpu(pg->page) >= npages ||
-	    xpmem_runs_check((const void *)(pg + 1), le32_to_cpu(pg->nruns),
-			     len))
-		return 0;
-	return sizeof(*pg) + len;
+	for (i = 0; i < n; i++) {
+		if (bytes < sizeof(*pg))
+			return -EINVAL;
+		len = le32_to_cpu(pg->len);
+		if (len > bytes - sizeof(*pg) ||
+		    le64_to_cpu(pg->page) >= npages ||
+		    xpmem_runs_check((const void *)(pg + 1),
+				     le32_to_cpu(pg->nruns), len))
+			return -EINVAL;
+		bytes -= sizeof(*pg) + len;
+		pg = (const void *)(pg + 1) + len;
+	}
+	return bytes ? -EINVAL : 0;
 }
 
 static void xpmem_home_writeback(struct xpmem_net_rx *rx)
@@ -455,9 +461,8 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	const struct xpmem_wire_wb_page *pg;
 	struct xpmem_ratt *ratt;
 	struct xpmem_runs runs;
-	size_t left, size;
 	u32 i, n;
-	int ret = 0, err;
+	int ret, err;
 
 	if (rx->len < sizeof(*req))
 		return xpmem_reply_status(rx, -EINVAL);
@@ -466,29 +471,21 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	if (!ratt)
 		return xpmem_reply_status(rx, -ENOENT);
 	n = le32_to_cpu(req->npages);
-	if (ratt->rap->flags != XPMEM_UAPI_RDWR)
-		ret = -EACCES;
+	pg = (const void *)(req + 1);
 	/* The whole message is checked before any of it is applied. */
-	pg = (const void *)(req + 1);
-	left = rx->len - sizeof(*req);
-	for (i = 0; !ret && i < n; i++) {
-		size = xpmem_wb_page_check(pg, left, ratt->npages);
-		if (!size)
-			ret = -EINVAL;
-		pg = (const void *)pg + size;
-		left -= size;
-	}
-	if (!ret && left)
-		ret = -EINVAL;
-	pg = (const void *)(req + 1);
-	for (i = 0; !ret && i < n; i++) {
+	ret = ratt->rap->flags != XPMEM_UAPI_RDWR ? -EACCES :
+	      xpmem_wb_check(pg, rx->len - sizeof(*req), n, ratt->npages);
+	if (ret)
+		n = 0;
+	for (i = 0; i < n; i++) {
 		runs.run = (const void *)(pg + 1);
 		runs.nruns = le32_to_cpu(pg->nruns);
 		err = xpmem_home_access(ratt, le64_to_cpu(pg->page), 1, true,
 					xpmem_home_apply, &runs);
-		if (err < 0 && !ret)
-			ret = err;	/* the other pages still get theirs */
-		else if (err >= 0)
+		/* A page that fails does not stop the others: first error. */
+		if (err < 0)
+			ret = ret ?: err;
+		else
 			xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
 		pg = (const void *)(pg + 1) + le32_to_cpu(pg->len);
 	}

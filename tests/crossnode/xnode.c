@@ -279,14 +279,16 @@ static void serve_one(int fd, char *req)
 		int st = system(req + 3);
 
 		line_send(fd, "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	} else if (!strcmp(op, "sync")) {
-		line_send(fd, "%d %d", xpmem_sync((void *)(uintptr_t)a, b,
-						  (int)c), errno);
-	} else if (!strcmp(op, "detach")) {
-		line_send(fd, "%d %d", xpmem_detach((void *)(uintptr_t)a),
-			  errno);
-	} else if (!strcmp(op, "release")) {
-		line_send(fd, "%d %d", xpmem_release((xpmem_apid_t)a), errno);
+	} else if (!strcmp(op, "sync") || !strcmp(op, "detach") ||
+		   !strcmp(op, "release")) {
+		/* errno read after the call: argument order is unspecified */
+		int r = !strcmp(op, "sync") ?
+			xpmem_sync((void *)(uintptr_t)a, b, (int)c) :
+			!strcmp(op, "detach") ?
+			xpmem_detach((void *)(uintptr_t)a) :
+			xpmem_release((xpmem_apid_t)a);
+
+		line_send(fd, "%d %d", r, r < 0 ? errno : 0);
 	} else if (!strcmp(op, "counter")) {
 		char name[64];
 
@@ -553,6 +555,50 @@ static void case_write_many(struct servant *s)
 	xpmem_remove(segid);
 	munmap(buf, size);
 	free(want);
+}
+
+/*
+ * A release of three written pages after the owner unmapped page 0 and
+ * dropped page 1 (MADV_DONTNEED): page 0 cannot be written back (EFAULT),
+ * pages 1 and 2 still are, although page 0's diff comes before page 1's.
+ */
+static void case_write_partial(struct servant *s)
+{
+	size_t size = 3 * 4096, i, bad = 0;
+	unsigned char *buf = owner_buffer(size, 13);
+	unsigned char orig[4096];
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	struct remote_att ra;
+	const char *r;
+	int ok, ret = 0, err = 0;
+
+	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
+	result(ok, "write_partial_attach", "");
+	if (!ok) {
+		munmap(buf, size);
+		return;
+	}
+	memcpy(orig, buf + 4096, 4096);
+	rpc(s, "fill %" PRIxPTR " %zx %x", ra.addr, size, 0x6B);
+	/* Both invalidate the written copies, which wait for the release. */
+	munmap(buf, 4096);
+	madvise(buf + 4096, 4096, MADV_DONTNEED);
+	r = rpc(s, "sync %" PRIxPTR " %zx %x", ra.addr, size,
+		XPMEM_SYNC_RELEASE);
+	ok = sscanf(r, "%d %d", &ret, &err) == 2 && ret == -1 && err == EFAULT;
+	result(ok, "write_partial_efault", "xpmem_sync: %d, errno %d", ret,
+	       err);
+	/* Page 1 is zero now, except the bytes the attacher changed. */
+	for (i = 0; i < 4096; i++)
+		bad += buf[4096 + i] != (orig[i] == 0x6B ? 0 : 0x6B);
+	for (i = 2 * 4096; i < size; i++)
+		bad += buf[i] != 0x6B;
+	result(!bad, "write_partial_others_applied",
+	       "%zu wrong bytes in owner pages 1 and 2", bad);
+	remote_detach(s, &ra);
+	xpmem_remove(segid);
+	munmap(buf + 4096, 2 * 4096);
 }
 
 /*
@@ -1023,6 +1069,7 @@ static int cmd_drive(int argc, char **argv)
 	case_read(sv[0]);
 	case_write(sv[0]);
 	case_write_many(sv[0]);
+	case_write_partial(sv[0]);
 	case_invalidate(sv, n);
 	case_stress(sv[0]);
 	case_owner_exit(sv[0]);
