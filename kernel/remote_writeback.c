@@ -8,8 +8,9 @@
  * (xpmem_sync RELEASE or ACQUIRE, detach) the PTEs of the range are
  * zapped, so that later writes start a new twin, and each written page is
  * compared with its twin: the changed bytes go to the owner as runs, as
- * many pages per WRITEBACK message as fit.  Bytes that the owner or other nodes wrote
- * meanwhile are not overwritten, so disjoint writes all survive.
+ * many pages per WRITEBACK message as fit.  Bytes that the owner or other
+ * nodes wrote meanwhile are not overwritten, so disjoint writes all
+ * survive.
  *
  * An invalidation of a written page keeps the page and its twin on the
  * dirty list, for the next release.  No lock is held over the network.
@@ -35,13 +36,17 @@ struct xpmem_dirty {
  */
 struct xpmem_wb_msg {
 	struct list_head link;
-	size_t len;				/* bytes of buf in use */
-	struct xpmem_wire_writeback *hdr;	/* at buf */
+	size_t len;		/* bytes of buf in use */
 	/* The message: its header, then the pages.  A flexible array, so
 	 * that FORTIFY_SOURCE knows the appends are not past a field.
 	 */
 	u8 buf[] __aligned(8);
 };
+
+static struct xpmem_wire_writeback *xpmem_wb_hdr(struct xpmem_wb_msg *m)
+{
+	return (void *)m->buf;
+}
 
 /* A page's diff at worst: every other byte changed, a run per byte. */
 #define XPMEM_DIFF_MAX	(sizeof(struct xpmem_wire_wb_page) + \
@@ -224,16 +229,15 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 		m = kvmalloc(XPMEM_WB_MSG_SIZE, GFP_KERNEL);
 		if (!m)
 			return -ENOMEM;
-		m->hdr = (void *)m->buf;
-		m->hdr->ratt_id = cpu_to_le64(rc->ratt_id);
-		m->hdr->npages = 0;
-		m->hdr->reserved = 0;
-		m->len = sizeof(*m->hdr);
+		*xpmem_wb_hdr(m) = (struct xpmem_wire_writeback) {
+			.ratt_id = cpu_to_le64(rc->ratt_id),
+		};
+		m->len = sizeof(struct xpmem_wire_writeback);
 		list_add_tail(&m->link, msgs);
 	}
 	memcpy(m->buf + m->len, *scratch, len);
 	m->len += len;
-	le32_add_cpu(&m->hdr->npages, 1);
+	le32_add_cpu(&xpmem_wb_hdr(m)->npages, 1);
 	return 0;
 }
 
