@@ -126,6 +126,12 @@ static int cmd_setup(int argc, char **argv)
 
 /* ---- servant: executes requests, answers one line each ---- */
 
+/* "RET ERRNO" of a call that returned @r (errno read after the call). */
+static void send_status(int fd, int r)
+{
+	line_send(fd, "%d %d", r, r < 0 ? errno : 0);
+}
+
 static sigjmp_buf fault_jmp;
 
 static void on_fault(int sig)
@@ -279,16 +285,12 @@ static void serve_one(int fd, char *req)
 		int st = system(req + 3);
 
 		line_send(fd, "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	} else if (!strcmp(op, "sync") || !strcmp(op, "detach") ||
-		   !strcmp(op, "release")) {
-		/* errno read after the call: argument order is unspecified */
-		int r = !strcmp(op, "sync") ?
-			xpmem_sync((void *)(uintptr_t)a, b, (int)c) :
-			!strcmp(op, "detach") ?
-			xpmem_detach((void *)(uintptr_t)a) :
-			xpmem_release((xpmem_apid_t)a);
-
-		line_send(fd, "%d %d", r, r < 0 ? errno : 0);
+	} else if (!strcmp(op, "sync")) {
+		send_status(fd, xpmem_sync((void *)(uintptr_t)a, b, (int)c));
+	} else if (!strcmp(op, "detach")) {
+		send_status(fd, xpmem_detach((void *)(uintptr_t)a));
+	} else if (!strcmp(op, "release")) {
+		send_status(fd, xpmem_release((xpmem_apid_t)a));
 	} else if (!strcmp(op, "counter")) {
 		char name[64];
 
@@ -519,7 +521,7 @@ static void case_write_many(struct servant *s)
 	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
 					 (void *)0600);
 	struct remote_att ra;
-	long wb0 = counter("remote_writebacks");
+	long wb0 = counter("remote_writebacks"), wb;
 	int ok;
 
 	if (!want)
@@ -548,9 +550,9 @@ static void case_write_many(struct servant *s)
 			bad = i;
 	result(bad == size, "write_many_release", "first wrong byte %zd of %zu",
 	       bad == size ? (ssize_t)-1 : (ssize_t)bad, size);
-	result(counter("remote_writebacks") - wb0 == (long)npages,
-	       "write_many_counted", "remote_writebacks +%ld, want %zu",
-	       counter("remote_writebacks") - wb0, npages);
+	wb = counter("remote_writebacks") - wb0;
+	result(wb == (long)npages, "write_many_counted",
+	       "remote_writebacks +%ld, want %zu", wb, npages);
 	remote_detach(s, &ra);
 	xpmem_remove(segid);
 	munmap(buf, size);
