@@ -189,12 +189,11 @@ static long long uid_failures(uid_t uid)
 static int logged(int kfd, uid_t uid)
 {
 	char rec[2048], want[32];
-	ssize_t n;
 	int hit = 0;
 
 	snprintf(want, sizeof(want), "uid %u", (unsigned int)uid);
 	for (;;) {
-		n = read(kfd, rec, sizeof(rec) - 1);
+		ssize_t n = read(kfd, rec, sizeof(rec) - 1);
 		if (n < 0 && errno == EPIPE)
 			continue;	/* overwritten records */
 		if (n <= 0)
