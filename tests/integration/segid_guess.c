@@ -13,8 +13,9 @@
  *    sweeps the ids below them the way the old layout invited (its lowest
  *    slot minus 1 and 2, every value of the 20 random bits above the
  *    28-bit slot that has the bits set that all its own ids have set):
- *    at most 2^20 GETs or 30 s.  Any GET that succeeds on an id it was
- *    not given is a find: the test fails.
+ *    at most 2^20 GETs or 10 s (the debug kernel does ~7k GETs/s, the
+ *    stock one ~300k).  Any GET that succeeds on an id it was not given
+ *    is a find: the test fails.  (The old ids were found after ~800k.)
  *  - The failed GETs are counted: /proc/xpmem/get_failures has X's uid
  *    with at least that many more, /proc/xpmem/counters get_failures
  *    grew as much, and the kernel log names uid 65534.
@@ -26,7 +27,7 @@
 #define GUESS_UID	65534
 #define NPAGES		4
 #define MAX_TRIES	(1L << 20)
-#define MAX_SECS	30.0
+#define MAX_SECS	10.0
 #define OLD_SLOT_BITS	28	/* the layout the sweep aims at */
 #define OLD_RAND_BITS	20
 #define OWN		8
@@ -159,7 +160,7 @@ static void guesser(int fd, void *arg)
 	dt = now() - t0;
 	NOTE("uid %d: %ld guessed ids in %.2f s (%.0f GETs/s), none found",
 	     GUESS_UID, tries, dt, tries / (dt > 0 ? dt : 1));
-	CHECK(tries >= 100000, "only %ld tries in %.0f s", tries, MAX_SECS);
+	CHECK(tries >= 65536, "only %ld tries in %.0f s", tries, MAX_SECS);
 	for (i = 0; i < OWN; i++)
 		CHECK_OK(xpmem_remove(mine[i]));
 	it_send(fd, (uint64_t)fails);
