@@ -24,14 +24,14 @@
  * Segment id layout (always positive as a signed 64-bit value):
  *   bit  63     0
  *   bits 62..48 owner node id (0 on a node without cluster configuration)
- *   bits 47..28 random, checked on every lookup (ids are not guessable)
- *   bits 27..0  per-node slot index
+ *   bits 47..0  random, drawn for each segment (never all 0, unique on
+ *               the node): the whole id is the lookup key, nothing in it
+ *               counts or can be guessed from another id
  */
 #define XPMEM_SEGID_NODE_SHIFT	48
 #define XPMEM_SEGID_NODE_BITS	15
-#define XPMEM_SEGID_RAND_SHIFT	28
-#define XPMEM_SEGID_RAND_BITS	20
-#define XPMEM_SEGID_SLOT_BITS	28
+#define XPMEM_SEGID_RAND_SHIFT	0
+#define XPMEM_SEGID_RAND_BITS	48
 
 /* xpmem_cmd_make.permit_type */
 #define XPMEM_UAPI_PERMIT_MODE	1
@@ -137,6 +137,7 @@ struct xpmem_cmd_sync {
  *   contexts segments permits attachments attached_pages
  * Totals since load: makes gets attaches faults fault_pages pmd_maps
  *   fault_retries invalidations zapped_attachments mkwrites nonblock_refused
+ *   ... get_failures (GETs refused ENOENT or EACCES)
  */
 #define XPMEM_PROC_COUNTERS	"/proc/xpmem/counters"
 

@@ -38,6 +38,7 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_REMOTE_FETCHES] = "remote_fetches",
 	[XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED] = "remote_invalidates_received",
 	[XPMEM_CNT_REMOTE_WRITEBACKS] = "remote_writebacks",
+	[XPMEM_CNT_GET_FAILURES] = "get_failures",
 };
 
 static struct proc_dir_entry *xpmem_proc_root;

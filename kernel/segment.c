@@ -2,10 +2,14 @@
 /*
  * Segments: ranges of an owner's address space exported by xpmem_make.
  *
- * A segment id is positive, names the owner node and carries random bits
- * that every lookup checks, so ids cannot be guessed from a pid or a
- * counter.  The slot bits index a node-wide table.
+ * A segment id is positive and names the owner node in its top bits; the
+ * 48 bits below are drawn at random for each segment (redrawn until the
+ * id is unused), so nothing in an id tells another: an id can only be
+ * learnt from its owner.  Lookups go through a hash table keyed by the
+ * whole id, under RCU.
  */
+#include <linux/cred.h>
+#include <linux/hashtable.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
@@ -13,22 +17,56 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 
 #include "xpmem_internal.h"
 #include "transport.h"
 
-#define XPMEM_SLOT_MASK		((1U << XPMEM_SEGID_SLOT_BITS) - 1)
-#define XPMEM_RAND_MASK		((1U << XPMEM_SEGID_RAND_BITS) - 1)
+#define XPMEM_RAND_MASK		((1ULL << XPMEM_SEGID_RAND_BITS) - 1)
+#define XPMEM_SEG_HASH_BITS	12
 
-static DEFINE_XARRAY_ALLOC1(xpmem_segs);
+/* Live segments by id; readers under RCU, writers under xpmem_segs_lock. */
+static DEFINE_HASHTABLE(xpmem_seg_hash, XPMEM_SEG_HASH_BITS);
+/* Hash insert/delete; held across the /proc/xpmem/segments listing. */
+static DEFINE_MUTEX(xpmem_segs_lock);
 
-static s64 xpmem_make_segid(u32 slot)
+static struct xpmem_seg *xpmem_seg_find(s64 segid)
 {
-	u64 rnd = (get_random_u32() & XPMEM_RAND_MASK) | 1;
-	u64 node = xpmem_net_local_node();
+	struct xpmem_seg *seg;
 
-	return (s64)((node << XPMEM_SEGID_NODE_SHIFT) |
-		     (rnd << XPMEM_SEGID_RAND_SHIFT) | slot);
+	hash_for_each_possible_rcu(xpmem_seg_hash, seg, hnode, segid,
+				   lockdep_is_held(&xpmem_segs_lock))
+		if (READ_ONCE(seg->segid) == segid)
+			return seg;
+	return NULL;
+}
+
+/*
+ * Gives @seg a fresh id and makes it visible to lookups: 48 random bits
+ * under the node id, redrawn while the id is taken or its random part 0.
+ */
+static void xpmem_seg_publish(struct xpmem_seg *seg)
+{
+	u64 node = xpmem_net_local_node();
+	u64 rnd;
+	s64 segid;
+
+	mutex_lock(&xpmem_segs_lock);
+	do {
+		rnd = get_random_u64() & XPMEM_RAND_MASK;
+		segid = (s64)((node << XPMEM_SEGID_NODE_SHIFT) |
+			      (rnd << XPMEM_SEGID_RAND_SHIFT));
+	} while (!rnd || xpmem_seg_find(segid));
+	seg->segid = segid;
+	hash_add_rcu(xpmem_seg_hash, &seg->hnode, segid);
+	mutex_unlock(&xpmem_segs_lock);
+}
+
+static void xpmem_seg_unpublish(struct xpmem_seg *seg)
+{
+	mutex_lock(&xpmem_segs_lock);
+	hash_del_rcu(&seg->hnode);
+	mutex_unlock(&xpmem_segs_lock);
 }
 
 /* The owner node named by @segid; 0 for this node. */
@@ -48,9 +86,8 @@ struct xpmem_seg *xpmem_seg_lookup(s64 segid)
 		return NULL;
 
 	rcu_read_lock();
-	seg = xa_load(&xpmem_segs, segid & XPMEM_SLOT_MASK);
-	if (seg && (READ_ONCE(seg->segid) != segid ||
-		    !kref_get_unless_zero(&seg->kref)))
+	seg = xpmem_seg_find(segid);
+	if (seg && !kref_get_unless_zero(&seg->kref))
 		seg = NULL;
 	rcu_read_unlock();
 	return seg;
@@ -63,6 +100,7 @@ static void xpmem_seg_free(struct kref *kref)
 	WARN_ON(!list_empty(&seg->aps));
 	WARN_ON(!RB_EMPTY_ROOT(&seg->atts.rb_root));
 	mmdrop(seg->mm);
+	put_user_ns(seg->user_ns);
 	kfree_rcu(seg, rcu);
 	xpmem_count_dec(XPMEM_CNT_SEGMENTS);
 }
@@ -77,7 +115,6 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	struct xpmem_cmd_make cmd;
 	struct xpmem_seg *seg;
 	unsigned long vaddr, size;
-	u32 slot;
 	int ret;
 
 	if (copy_from_user(&cmd, arg, sizeof(cmd)))
@@ -105,13 +142,16 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	INIT_LIST_HEAD(&seg->raps);
 	seg->ratts = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&seg->ctx_link);
+	INIT_HLIST_NODE(&seg->hnode);
 	seg->atts = RB_ROOT_CACHED;
 	seg->owner = ctx;
 	seg->vaddr = vaddr;
 	seg->size = size;
 	seg->mode = cmd.permit_mode;
-	seg->uid = current_euid();
-	seg->gid = current_egid();
+	/* the owner, as a file's: fsuid/fsgid and the user namespace */
+	seg->uid = current_fsuid();
+	seg->gid = current_fsgid();
+	seg->user_ns = get_user_ns(current_user_ns());
 	seg->pid = task_tgid_nr(current);
 	seg->state = XPMEM_SEG_LIVE;
 	mmgrab(ctx->mm);
@@ -123,14 +163,7 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	if (ret)
 		goto err_put;
 
-	/* Reserve the slot first so that no lookup sees a half-made id. */
-	ret = xa_alloc(&xpmem_segs, &slot, NULL,
-		       XA_LIMIT(1, XPMEM_SLOT_MASK), GFP_KERNEL);
-	if (ret)
-		goto err_notifier;
-	seg->slot = slot;
-	seg->segid = xpmem_make_segid(slot);
-	xa_store(&xpmem_segs, slot, seg, GFP_KERNEL);
+	xpmem_seg_publish(seg);
 
 	mutex_lock(&ctx->lock);
 	list_add_tail(&seg->ctx_link, &ctx->segs);
@@ -147,8 +180,6 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	}
 	return 0;
 
-err_notifier:
-	mmu_interval_notifier_remove(&seg->notifier);
 err_put:
 	xpmem_seg_put(seg);
 	return ret;
@@ -164,7 +195,7 @@ void xpmem_seg_destroy(struct xpmem_seg *seg)
 	struct xpmem_ap *ap;
 
 	might_sleep();
-	xa_erase(&xpmem_segs, seg->slot);
+	xpmem_seg_unpublish(seg);
 
 	mutex_lock(&seg->lock);
 	seg->state = XPMEM_SEG_REMOVED;
@@ -230,19 +261,16 @@ static unsigned int xpmem_list_count(struct list_head *head)
 /*
  * /proc/xpmem/segments (root only: it names other users' segments), one
  * line per live segment, for xpmemd and admins.  Counts are taken under
- * each segment's lock, so a line is consistent in itself.
+ * each segment's lock, so a line is consistent in itself.  The segid lock
+ * keeps every listed segment alive (destroy unhashes it first).
  */
 static int xpmem_segments_show(struct seq_file *m, void *v)
 {
 	struct xpmem_seg *seg;
-	unsigned long slot;
+	unsigned int bkt;
 
-	rcu_read_lock();
-	xa_for_each(&xpmem_segs, slot, seg) {
-		if (!kref_get_unless_zero(&seg->kref))
-			continue;
-		rcu_read_unlock();
-
+	mutex_lock(&xpmem_segs_lock);
+	hash_for_each(xpmem_seg_hash, bkt, seg, hnode) {
 		mutex_lock(&seg->lock);
 		seq_printf(m, "segid %#llx pid %d uid %u gid %u size %lu mode %#o",
 			   (u64)seg->segid, seg->pid,
@@ -255,11 +283,8 @@ static int xpmem_segments_show(struct seq_file *m, void *v)
 			   xpmem_list_count(&seg->raps),
 			   xpmem_rb_count(&seg->ratts));
 		mutex_unlock(&seg->lock);
-
-		xpmem_seg_put(seg);
-		rcu_read_lock();
 	}
-	rcu_read_unlock();
+	mutex_unlock(&xpmem_segs_lock);
 	return 0;
 }
 
@@ -268,12 +293,16 @@ int xpmem_segments_init(void)
 	if (!proc_create_single("segments", 0400, xpmem_proc_dir(),
 				xpmem_segments_show))
 		return -ENOMEM;
+	if (xpmem_get_failures_init()) {
+		remove_proc_entry("segments", xpmem_proc_dir());
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void xpmem_segments_exit(void)
 {
+	xpmem_get_failures_exit();
 	remove_proc_entry("segments", xpmem_proc_dir());
-	WARN_ON(!xa_empty(&xpmem_segs));
-	xa_destroy(&xpmem_segs);
+	WARN_ON(!hash_empty(xpmem_seg_hash));
 }

@@ -49,15 +49,18 @@ enum xpmem_seg_state {
 
 struct xpmem_seg {
 	struct kref kref;
-	s64 segid;
-	u32 slot;
+	s64 segid;			/* set before it is hashed, then fixed */
+	struct hlist_node hnode;	/* in the segid hash (segment.c) */
 	struct xpmem_ctx *owner;	/* not referenced: ctx outlives it */
 	struct mm_struct *mm;		/* owner's mm, mmgrab()ed */
 	unsigned long vaddr;
 	unsigned long size;
 	umode_t mode;
-	kuid_t uid;
-	kgid_t gid;
+	kuid_t uid;			/* owner's fsuid at make */
+	kgid_t gid;			/* owner's fsgid at make */
+	struct user_namespace *user_ns;	/* owner's, referenced: capabilities
+					 * over the segment are checked in it
+					 */
 	pid_t pid;			/* owner's tgid, for /proc/xpmem/segments */
 	struct mmu_interval_notifier notifier;
 	struct mutex lock;		/* PTE installs vs invalidation; atts */
@@ -153,6 +156,7 @@ enum xpmem_counter {
 	XPMEM_CNT_REMOTE_FETCHES,
 	XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED,
 	XPMEM_CNT_REMOTE_WRITEBACKS,
+	XPMEM_CNT_GET_FAILURES,		/* GETs refused ENOENT/EACCES */
 	XPMEM_NR_COUNTERS,
 };
 
@@ -190,6 +194,9 @@ void xpmem_segments_exit(void);
 /* permit.c */
 int xpmem_check_mode(const struct xpmem_seg *seg, u32 flags, kuid_t uid,
 		     bool in_group);
+void xpmem_note_get_failure(kuid_t uid);
+int xpmem_get_failures_init(void);
+void xpmem_get_failures_exit(void);
 int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg);
 int xpmem_ioctl_release(struct xpmem_ctx *ctx, void __user *arg);
 struct xpmem_ap *xpmem_ap_lookup(struct xpmem_ctx *ctx, s64 apid);

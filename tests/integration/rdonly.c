@@ -4,8 +4,8 @@
  *  - B gets a 0600 segment with XPMEM_RDONLY, attaches, reads A's data;
  *    a store raises SIGSEGV and A's data is unchanged.
  *  - A 0400 segment: RDONLY get works (attach + read), RDWR get fails
- *    with EACCES, for root too (the owner's permit is the rule; no
- *    capability override).
+ *    with EACCES for its owner once CAP_DAC_OVERRIDE is gone (with it,
+ *    root may write as it may write a 0400 file: see permissions).
  *  - A 0604 segment seen by uid 12345 (the "other" class, no
  *    capabilities at all): RDONLY works and is read-only, RDWR: EACCES.
  *  - A read-only source (A's buffer PROT_READ): whatever B asks for, a
@@ -14,11 +14,27 @@
  */
 #include "itest.h"
 #include <grp.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 #define NPAGES	8
 #define PAT	0x600
 #define PAT2	0x400
 #define PAT3	0x444
+
+/* Drops CAP_DAC_OVERRIDE from the effective and permitted sets. */
+static void drop_dac_override(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	CHECK(syscall(SYS_capget, &h, d) == 0, "capget");
+	d[0].effective &= ~(1U << CAP_DAC_OVERRIDE);
+	d[0].permitted &= ~(1U << CAP_DAC_OVERRIDE);
+	CHECK(syscall(SYS_capset, &h, d) == 0, "capset");
+}
 
 static void peer_b(int fd, void *arg)
 {
@@ -53,8 +69,10 @@ static void peer_b(int fd, void *arg)
 	      sig ? strsignal(sig) : "no fault");
 	CHECK_OK(xpmem_detach(p));
 	CHECK_OK(xpmem_release(apid));
+	drop_dac_override();
 	EXPECT_ERRNO(xpmem_get(s400, XPMEM_RDWR, XPMEM_PERMIT_MODE, NULL),
-		     EACCES, "RDWR get of a 0400 segment by root (same uid)");
+		     EACCES, "RDWR get of a 0400 segment by its owner's uid "
+		     "without CAP_DAC_OVERRIDE");
 
 	/* read-only source, RDWR get of a 0600 segment */
 	errno = 0;

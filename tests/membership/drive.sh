@@ -99,7 +99,7 @@ result $((root_sees == 0 && R == 1)) xpmemctl_cluster_segments \
 
 # --- 3. another uid is refused by a 0600 permit across nodes -------------------
 rpc 1 getas fffe "$SEG" 1
-result $((R == 13)) permit_0600_other_uid "uid 65534 on node 1: errno $R (EACCES is 13)"
+result $((R == 2)) permit_0600_other_uid "uid 65534 on node 1: errno $R (ENOENT is 2: a 0600 segment of another uid is invisible)"
 
 # --- 4. kill -9 the attacher's daemon and start it again ----------------------
 dctl_on 1 kill9
