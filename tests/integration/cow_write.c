@@ -30,7 +30,7 @@
 #define MAX_MKWRITES	4
 
 enum { WROTE_CHILD_LIVES, READ_ZERO_PAGE, WROTE_CHILD_EXITED, THP_WROTE,
-       THP_READ, THP_PTES, NCASES };
+       THP_READ, THP_PTES, THP_READ_PTES, NCASES };
 
 static const char *case_name[NCASES] = {
 	"A wrote, forked, child alive",
@@ -39,16 +39,18 @@ static const char *case_name[NCASES] = {
 	"A wrote a huge page, forked, child alive",
 	"A read a huge page (huge zero page), forked, child alive",
 	"A wrote a huge page, forked, child alive, B maps 4 KiB pages",
+	"A read a huge page, forked, child alive, B maps 4 KiB pages",
 };
 
 static int is_zero_case(int c)
 {
-	return c == READ_ZERO_PAGE || c == THP_READ;
+	return c == READ_ZERO_PAGE || c == THP_READ || c == THP_READ_PTES;
 }
 
 static int is_thp_case(int c)
 {
-	return c == THP_WROTE || c == THP_READ || c == THP_PTES;
+	return c == THP_WROTE || c == THP_READ || c == THP_PTES ||
+	       c == THP_READ_PTES;
 }
 
 static size_t len;
@@ -68,11 +70,10 @@ static void *writer(void *arg)
 static void cow_child(int fd, void *arg)
 {
 	int zero = (int)(uintptr_t)arg;
-	size_t i;
 
 	it_expect(fd, 1);
 	if (zero) {
-		for (i = 0; i < len; i++)
+		for (size_t i = 0; i < len; i++)
 			CHECK(cow_buf[i] == 0, "child's copy byte %zu", i);
 	} else {
 		CHECK_PATTERN(cow_buf, len, OLD, "forked child's private copy");
@@ -87,11 +88,12 @@ static void peer_b(int fd, void *arg)
 	(void)arg;
 	for (c = 0; c < NCASES; c++) {
 		xpmem_segid_t segid = (xpmem_segid_t)it_recv(fd);
-		size_t len = (size_t)it_recv(fd);
+		size_t blen = (size_t)it_recv(fd);
 		xpmem_apid_t apid = it_get(segid, XPMEM_RDWR);
 		/* from page 1: B's window cannot hold A's huge page as a PMD */
-		size_t off = c == THP_PTES ? (size_t)it_page : 0;
-		char *p = it_attach(apid, (off_t)off, len - off);
+		size_t off = c == THP_PTES || c == THP_READ_PTES ?
+			     (size_t)it_page : 0;
+		char *p = it_attach(apid, (off_t)off, blen - off);
 		long long f0, m0, f1, m1;
 		pthread_t t;
 		uint64_t waited = 0;

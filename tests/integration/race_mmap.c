@@ -73,16 +73,20 @@ static unsigned long map_pgoff(void *addr)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
 	unsigned long lo, hi, off, ret = ~0UL;
-	char line[512];
 
-	CHECK(f, "open /proc/self/maps");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 &&
-		    lo == (uintptr_t)addr) {
-			ret = off / (unsigned long)it_page;
-			break;
-		}
-	fclose(f);
+	if (!f) {
+		FAIL("open /proc/self/maps");
+	} else {
+		char line[512];
+
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 &&
+			    lo == (uintptr_t)addr) {
+				ret = off / (unsigned long)it_page;
+				break;
+			}
+		fclose(f);
+	}
 	CHECK(ret != ~0UL, "attachment %p not in /proc/self/maps", addr);
 	return ret;
 }
@@ -130,8 +134,9 @@ static void *attacher(void *arg)
 	uint64_t end = *(uint64_t *)arg;
 	int r;
 
-	for (r = 0; r < MAX_ROUNDS && !atomic_load(&stop) && now_ms() < end;
-	     r++) {
+	/* at least one round, however slow the kernel */
+	for (r = 0; r < MAX_ROUNDS && !atomic_load(&stop) &&
+	     (!r || now_ms() < end); r++) {
 		void *p;
 
 		atomic_fetch_add(&started, 1);
@@ -154,7 +159,7 @@ static void *attacher(void *arg)
 /* plain mmap() of the device: refused everywhere */
 static void plain_mmaps(void)
 {
-	void *p, *q;
+	void *p;
 	unsigned long pg;
 	pid_t pid;
 	int st;
@@ -176,7 +181,7 @@ static void plain_mmaps(void)
 	pid = fork();
 	CHECK(pid >= 0, "fork");
 	if (pid == 0) {
-		q = mmap(NULL, HPAGE, PROT_READ, MAP_SHARED, xfd,
+		void *q = mmap(NULL, HPAGE, PROT_READ, MAP_SHARED, xfd,
 			 (off_t)(pg * (unsigned long)it_page));
 		if (q != MAP_FAILED) {
 			fprintf(stderr, "race_mmap: forked child's mmap of the "

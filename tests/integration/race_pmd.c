@@ -97,7 +97,7 @@ static void peer_b(int fd, void *arg)
 	xpmem_apid_t apid = it_get(segid, XPMEM_RDONLY);
 	pthread_t t[THREADS];
 	long long pmd0 = it_counter("pmd_maps"), pmd1;
-	uint64_t t0 = now_ms();
+	uint64_t t0;
 	int rounds = 0;
 	size_t i;
 
@@ -108,8 +108,10 @@ static void peer_b(int fd, void *arg)
 	for (i = 0; i < THREADS; i++)
 		CHECK(pthread_create(&t[i], NULL, toucher,
 				     (void *)(uintptr_t)i) == 0, "thread");
-	while (rounds < MAX_ROUNDS && now_ms() - t0 < RUN_MS &&
-	       !atomic_load(&nonzero)) {
+	/* at least one round, however slow the kernel (debug: seconds) */
+	t0 = now_ms();
+	while (!rounds || (rounds < MAX_ROUNDS && now_ms() - t0 < RUN_MS &&
+			   !atomic_load(&nonzero))) {
 		win = it_attach(apid, 0, LEN);
 		CHECK(((uintptr_t)win & (HPAGE - 1)) == 0,
 		      "attachment %p not 2 MiB aligned", (void *)win);
