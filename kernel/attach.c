@@ -69,6 +69,7 @@ static void xpmem_att_free(struct kref *kref)
 
 	xpmem_client_free(att);
 	xpmem_ap_put(att->ap);
+	mutex_destroy(&att->map_lock);
 	kfree_rcu(att, rcu);
 }
 
@@ -141,53 +142,75 @@ const struct vm_operations_struct xpmem_client_vm_ops = {
 	.pfn_mkwrite = xpmem_client_pfn_mkwrite,
 };
 
-static struct xpmem_att *xpmem_att_by_pgoff(unsigned long pgoff)
+/*
+ * An attachment is bound only by the mmap() that its own ATTACH makes:
+ * for the duration of its vm_mmap() the ioctl publishes (task, file, att)
+ * here, and xpmem_mmap() binds only the calling task's entry for that
+ * file.  Any other mmap() of the device is refused, whatever its offset:
+ * another thread sharing the fd, a child that inherited it, or a task
+ * that guessed the offset of an attachment in flight.  A task is in one
+ * ioctl at a time, so two ATTACHes at once (two threads) have two entries.
+ */
+struct xpmem_binding {
+	struct list_head link;
+	struct task_struct *task;
+	struct file *file;
+	struct xpmem_att *att;		/* NULL once ->mmap() took it */
+};
+
+static LIST_HEAD(xpmem_bindings);
+static DEFINE_SPINLOCK(xpmem_binding_lock);
+
+/* The attachment the current task's ATTACH is mapping through @file. */
+static struct xpmem_att *xpmem_binding_take(struct file *file)
 {
-	struct interval_tree_node *it;
+	struct xpmem_binding *b;
 	struct xpmem_att *att = NULL;
 
-	mutex_lock(&xpmem_pgoff_lock);
-	it = interval_tree_iter_first(&xpmem_pgoffs, pgoff, pgoff);
-	if (it) {
-		att = container_of(it, struct xpmem_att, pgoff_it);
-		if (!kref_get_unless_zero(&att->kref))
-			att = NULL;
+	spin_lock(&xpmem_binding_lock);
+	list_for_each_entry(b, &xpmem_bindings, link) {
+		if (b->task == current && b->file == file) {
+			att = b->att;
+			b->att = NULL;
+			break;
+		}
 	}
-	mutex_unlock(&xpmem_pgoff_lock);
+	spin_unlock(&xpmem_binding_lock);
 	return att;
 }
 
-/* Binds the vma that xpmem_ioctl_attach's vm_mmap() creates. */
+/*
+ * Binds the vma that xpmem_ioctl_attach's vm_mmap() creates; refuses any
+ * other mmap() of the device with EINVAL (see xpmem_binding).
+ */
 int xpmem_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct xpmem_ctx *ctx = file->private_data;
 	struct xpmem_att *att;
 	struct xpmem_seg *seg;
-	int ret = -EINVAL;
+	int ret;
 
-	att = xpmem_att_by_pgoff(vma->vm_pgoff);
+	att = xpmem_binding_take(file);
 	if (!att)
 		return -EINVAL;
 	if (att->ctx != ctx || att->pgoff != vma->vm_pgoff ||
 	    vma_pages(vma) != att->npages || !(vma->vm_flags & VM_SHARED))
-		goto err;
-	if (!att->writable && (vma->vm_flags & VM_WRITE)) {
-		ret = -EACCES;
-		goto err;
-	}
+		return -EINVAL;
+	if (!att->writable && (vma->vm_flags & VM_WRITE))
+		return -EACCES;
 
 	seg = att->seg;
 	if (!seg) {
 		ret = xpmem_client_bind(att, file);
 		if (ret)
-			goto err;
+			return ret;
 		goto bound;
 	}
 	mutex_lock(&seg->lock);
 	if (att->state != XPMEM_ATT_PENDING || att->dead) {
 		ret = att->dead ? -ENOENT : -EINVAL;
 		mutex_unlock(&seg->lock);
-		goto err;
+		return ret;
 	}
 	att->state = XPMEM_ATT_MAPPED;
 	att->mapping = file->f_mapping;
@@ -200,15 +223,12 @@ bound:
 			    VM_DONTDUMP | VM_DONTCOPY,
 			    att->writable ? 0 : VM_MAYWRITE);
 	vma->vm_ops = seg ? &xpmem_vm_ops : &xpmem_client_vm_ops;
-	vma->vm_private_data = att;	/* keeps the lookup reference */
+	kref_get(&att->kref);		/* the vma's reference */
+	vma->vm_private_data = att;
 	atomic_set(&att->vmas, 1);
 	xpmem_count_inc(XPMEM_CNT_ATTACHMENTS);
 	xpmem_count_add(XPMEM_CNT_ATTACHED_PAGES, att->npages);
 	return 0;
-
-err:
-	xpmem_att_put(att);
-	return ret;
 }
 
 /* Picks an address congruent to the owner's modulo PMD_SIZE. */
@@ -232,6 +252,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 {
 	struct xpmem_cmd_attach cmd;
 	unsigned long start, end, len, addr, want, size;
+	struct xpmem_binding bind;
 	struct xpmem_att *att;
 	struct xpmem_seg *seg;
 	struct xpmem_ap *ap;
@@ -260,6 +281,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	if (!att)
 		goto err_ap;
 	kref_init(&att->kref);
+	mutex_init(&att->map_lock);
 	INIT_LIST_HEAD(&att->ap_link);
 	att->ap = ap;		/* takes over the lookup reference */
 	att->seg = seg;
@@ -296,10 +318,18 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	list_add_tail(&att->ap_link, &ap->atts);
 	mutex_unlock(&seg->lock);
 map:
+	bind = (struct xpmem_binding){ .task = current, .file = file,
+				       .att = att };
+	spin_lock(&xpmem_binding_lock);
+	list_add(&bind.link, &xpmem_bindings);
+	spin_unlock(&xpmem_binding_lock);
 	addr = vm_mmap(file, cmd.vaddr, len,
 		       PROT_READ | (att->writable ? PROT_WRITE : 0),
 		       MAP_SHARED | (cmd.vaddr ? MAP_FIXED : 0),
 		       att->pgoff << PAGE_SHIFT);
+	spin_lock(&xpmem_binding_lock);
+	list_del(&bind.link);
+	spin_unlock(&xpmem_binding_lock);
 	if (IS_ERR_VALUE(addr)) {
 		/* A failure after ->mmap() frees the vma without ->close(). */
 		bool bound = att->state == XPMEM_ATT_MAPPED;
@@ -411,4 +441,5 @@ int xpmem_attach_init(void)
 void xpmem_attach_exit(void)
 {
 	WARN_ON(!RB_EMPTY_ROOT(&xpmem_pgoffs.rb_root));
+	WARN_ON(!list_empty(&xpmem_bindings));
 }

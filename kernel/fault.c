@@ -7,7 +7,8 @@
  *
  * A fault maps a batch of pages around the faulting address (prefault),
  * or one PMD when the owner maps a transparent huge page there and the
- * attachment is congruent with it.
+ * attachment is congruent with it.  Which of the two is decided on the
+ * attacher's PMD under att->map_lock (see xpmem_map()).
  */
 #include <linux/hmm.h>
 #include <linux/huge_mm.h>
@@ -120,8 +121,12 @@ static int xpmem_prealloc_pte(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
-/* The owner maps a THP here and we may map it as one PMD. */
-static bool xpmem_can_map_pmd(struct xpmem_fault *f)
+/*
+ * May the batch map as one PMD: the owner maps a THP here, the vma covers
+ * the whole 2 MiB and is congruent with it.  The attacher's PMD itself is
+ * looked at later, under att->map_lock (xpmem_map).
+ */
+static bool xpmem_want_pmd(struct xpmem_fault *f)
 {
 	struct vm_area_struct *vma = f->vmf->vma;
 	unsigned long haddr = f->vmf->address & PMD_MASK;
@@ -131,8 +136,21 @@ static bool xpmem_can_map_pmd(struct xpmem_fault *f)
 	       haddr >= vma->vm_start && haddr + PMD_SIZE <= vma->vm_end &&
 	       !((haddr + f->delta) & ~PMD_MASK) &&
 	       !((pfn - ((f->vmf->address - haddr) >> PAGE_SHIFT)) &
-		 (PTRS_PER_PMD - 1)) &&
-	       pmd_none(READ_ONCE(*f->vmf->pmd));
+		 (PTRS_PER_PMD - 1));
+}
+
+enum xpmem_pmd_kind { XPMEM_PMD_NONE, XPMEM_PMD_TABLE, XPMEM_PMD_LEAF };
+
+/* What the attacher's PMD holds now, read under its page-table lock. */
+static enum xpmem_pmd_kind xpmem_pmd_kind(struct vm_fault *vmf)
+{
+	spinlock_t *ptl = pmd_lock(vmf->vma->vm_mm, vmf->pmd);
+	pmd_t pmd = *vmf->pmd;
+
+	spin_unlock(ptl);
+	if (pmd_none(pmd))
+		return XPMEM_PMD_NONE;
+	return pmd_leaf(pmd) ? XPMEM_PMD_LEAF : XPMEM_PMD_TABLE;
 }
 
 /* Installs the resolved pages; called under seg->lock. */
@@ -144,6 +162,7 @@ static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
 	vm_fault_t ret = VM_FAULT_NOPAGE;
 	unsigned long i, n = (f->end - f->start) >> PAGE_SHIFT;
 
+	lockdep_assert_held(&f->att->map_lock);
 	lockdep_assert_held(&f->seg->lock);
 	if (huge) {
 		unsigned long pfn = page_to_pfn(hmm_pfn_to_page(f->pfns[f->idx])) -
@@ -171,13 +190,69 @@ static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
 	return ret;
 }
 
+/* xpmem_map() found the owner changed since the resolve: resolve again. */
+#define XPMEM_MAP_AGAIN	((vm_fault_t)0)
+
+/*
+ * Maps the resolved batch as one PMD or as PTEs.  The choice is made on
+ * the PMD as it is now, and nothing can change it before the install:
+ * every install into this attachment's page tables (and the allocation of
+ * a PTE table for one) holds att->map_lock, and the zap (notifier, under
+ * seg->lock) only empties entries.  The one change from outside is the
+ * core's split of a read-only huge PMD on a write fault, which empties it;
+ * vmf_insert_pfn_pmd() takes an empty PMD as well as our own huge one.
+ * A PTE is never installed under a huge PMD, nor a PMD over a PTE table.
+ */
+static vm_fault_t xpmem_map(struct xpmem_fault *f, bool huge,
+			    unsigned long seq)
+{
+	struct vm_fault *vmf = f->vmf;
+	vm_fault_t ret;
+
+	might_sleep();
+	lockdep_assert_held(&f->att->map_lock);
+	for (;;) {
+		enum xpmem_pmd_kind kind;
+
+		mutex_lock(&f->seg->lock);
+		if (READ_ONCE(f->att->dead)) {
+			ret = VM_FAULT_SIGBUS;
+			break;
+		}
+		if (mmu_interval_read_retry(&f->seg->notifier, seq)) {
+			xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
+			ret = XPMEM_MAP_AGAIN;
+			break;
+		}
+		kind = xpmem_pmd_kind(vmf);
+		if (kind == XPMEM_PMD_TABLE)
+			huge = false;	/* already mapped by PTEs here */
+		if (huge || kind == XPMEM_PMD_TABLE) {
+			ret = xpmem_map_locked(f, huge);
+			break;
+		}
+		if (kind == XPMEM_PMD_LEAF) {
+			/* Mapped huge by another fault: the access retries. */
+			ret = VM_FAULT_NOPAGE;
+			break;
+		}
+		/* No allocation under seg->lock: the notifier takes it. */
+		mutex_unlock(&f->seg->lock);
+		if (apply_to_page_range(vmf->vma->vm_mm, f->start,
+					f->end - f->start, xpmem_prealloc_pte,
+					NULL))
+			return VM_FAULT_OOM;
+	}
+	mutex_unlock(&f->seg->lock);
+	return ret;
+}
+
 vm_fault_t xpmem_fault(struct vm_fault *vmf)
 {
 	struct xpmem_fault f = { .vmf = vmf, .att = vmf->vma->vm_private_data };
 	struct mm_struct *owner;
 	unsigned long seq;
 	vm_fault_t ret;
-	bool huge;
 	int err;
 
 	ret = xpmem_fault_needs_mmap_lock(vmf);
@@ -189,7 +264,7 @@ vm_fault_t xpmem_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	xpmem_count_inc(XPMEM_CNT_FAULTS);
 
-	for (;;) {
+	do {
 		ret = xpmem_lock_owner(vmf, owner);
 		if (ret)
 			break;
@@ -202,29 +277,10 @@ vm_fault_t xpmem_fault(struct vm_fault *vmf)
 			break;
 		}
 
-		huge = xpmem_can_map_pmd(&f);
-		/* No allocation under seg->lock: the notifier takes it. */
-		if (!huge && pmd_none(READ_ONCE(*vmf->pmd)) &&
-		    apply_to_page_range(vmf->vma->vm_mm, f.start,
-					f.end - f.start, xpmem_prealloc_pte,
-					NULL)) {
-			ret = VM_FAULT_OOM;
-			break;
-		}
-
-		mutex_lock(&f.seg->lock);
-		if (READ_ONCE(f.att->dead)) {
-			ret = VM_FAULT_SIGBUS;
-		} else if (mmu_interval_read_retry(&f.seg->notifier, seq)) {
-			mutex_unlock(&f.seg->lock);
-			xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
-			continue;
-		} else {
-			ret = xpmem_map_locked(&f, huge);
-		}
-		mutex_unlock(&f.seg->lock);
-		break;
-	}
+		mutex_lock(&f.att->map_lock);
+		ret = xpmem_map(&f, xpmem_want_pmd(&f), seq);
+		mutex_unlock(&f.att->map_lock);
+	} while (ret == XPMEM_MAP_AGAIN);
 	mmput_async(owner);
 	return ret;
 }

@@ -14,9 +14,10 @@
  *   att (attachment: one VM_PFNMAP vma in the attacher's mm)
  *    +- holds a reference on its ap; the vma holds a reference on the att
  *
- * Lock order: mm->mmap_lock -> seg->lock.  seg->lock is also taken by the
- * MMU notifier of the owner's mm, so nothing under it may allocate memory
- * (reclaim would recurse into the notifier) or take an mmap_lock.
+ * Lock order: mm->mmap_lock -> att->map_lock -> seg->lock.  seg->lock is
+ * also taken by the MMU notifier of the owner's mm, so nothing under it may
+ * allocate memory (reclaim would recurse into the notifier) or take an
+ * mmap_lock.  att->map_lock is taken by the fault path only.
  */
 #ifndef XPMEM_INTERNAL_H
 #define XPMEM_INTERNAL_H
@@ -119,6 +120,7 @@ struct xpmem_att {
 	unsigned long pgoff;		/* vma->vm_pgoff of the mapping */
 	struct address_space *mapping;	/* of the vma's file, to zap PTEs */
 	atomic_t vmas;			/* vmas mapping it (mremap: 2) */
+	struct mutex map_lock;		/* page-table installs, before seg->lock */
 	bool writable;
 	bool dead;			/* revoked: faults get SIGBUS */
 	enum xpmem_att_state state;	/* under seg->lock */
