@@ -1102,7 +1102,8 @@ static void case_huge_attach(struct servant *s)
 		ok = !remote_sum(s, addr + len - size, size, &sum, &secs) &&
 		     sum == checksum(buf, size);
 		served = counter("remote_served_pages");
-		result(ok && served == 8, "huge_attach_read",
+		/* the buffer's pages and what else the fetch window held */
+		result(ok && served >= 8 && served <= 16, "huge_attach_read",
 		       "the buffer at the end of %zu TiB read %s, remote_served_pages %ld",
 		       tib[i], ok ? "right" : "WRONG", served);
 		rpc(s, "detach %" PRIxPTR, addr);
