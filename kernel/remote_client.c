@@ -387,7 +387,7 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
 	ret = xpmem_client_reply_status(att->ap->node, rep, len, len);
 	if (ret)
 		goto out;
-	got = le32_to_cpu(rep->npages);
+	got = len < sizeof(*rep) ? 0 : le32_to_cpu(rep->npages);
 	if (!got || got > n ||
 	    len != sizeof(*rep) + ((size_t)got << PAGE_SHIFT)) {
 		ret = xpmem_client_bad_reply(att->ap->node, "FETCH");

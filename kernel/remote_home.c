@@ -358,9 +358,11 @@ static void xpmem_reply_status(struct xpmem_net_rx *rx, int status)
  * May a remote caller @uid/@gid have @flags access to @seg?  The mode bits
  * alone decide: no capability crosses nodes (as NFS's root_squash), and
  * the transport's worker that runs this is root, so nothing here may
- * look at current's credentials (permit.c's local check may).  A caller
- * that neither owns the segment nor may read it cannot learn that it
- * exists: -ENOENT, the answer for a segid that names nothing.
+ * look at current's credentials (permit.c's local check may).  The
+ * answers are the local GET's (notes of issue 14): a caller that may read
+ * the segment learns that it exists anyway, so asking to write gets
+ * -EACCES; a caller that may not read it gets -ENOENT, the answer for a
+ * segid that names nothing, so GETs cannot probe which ids exist.
  */
 static int xpmem_home_may_get(const struct xpmem_seg *seg, u32 flags,
 			      kuid_t uid, kgid_t gid)
@@ -374,7 +376,7 @@ static int xpmem_home_may_get(const struct xpmem_seg *seg, u32 flags,
 		mode >>= 3;
 	if ((mode & want) == want)
 		return 0;
-	return uid_eq(uid, seg->uid) || (mode & 04) ? -EACCES : -ENOENT;
+	return mode & 04 ? -EACCES : -ENOENT;
 }
 
 static void xpmem_home_get(struct xpmem_net_rx *rx)

@@ -1281,8 +1281,8 @@ out:
 
 /*
  * A remote GET answers alike for "no such segment" and "exists but not
- * yours" (issue 14 finding 2) to a caller that may not read it and
- * does not own it (the owner's uid may learn that its segment exists),
+ * yours" (issue 14 finding 2) to a caller that may not read it (one
+ * that may read it learns that it exists anyway: EACCES for RDWR),
  * and a remote root is only its uid: no
  * capability crosses nodes (finding 7, as NFS's root_squash).  Failed
  * remote GETs are counted.
@@ -1325,7 +1325,7 @@ static void case_get_answers(struct servant *s)
 	result(root == -ENOENT, "get_remote_root_squashed",
 	       "remote root's GET of uid 1000's 0400 segment: %lld (want -%d)",
 	       root, ENOENT);
-	/* the owner's own uid may learn that its segment exists */
+	/* uid 1000 may read its 0400 segment: asking to write is EACCES */
 	owner_rw = atoi(rpc(s, "getas 3e8 %llx %x", (long long)segid,
 			    XPMEM_RDWR));
 	owner_ro = atoi(rpc(s, "getas 3e8 %llx %x", (long long)segid,
