@@ -259,9 +259,9 @@ int xpmem_client_attach(struct xpmem_att *att)
 	if (ret)
 		goto err;
 	rc->ratt_id = le64_to_cpu(rep.ratt_id);
-	if (!rc->ratt_id) {
+	if (!rc->ratt_id) {	/* no handle to give back */
 		ret = xpmem_client_bad_reply(ap->node, "ATTACH");
-		goto err_detach;
+		goto err;
 	}
 
 	mutex_lock(&xpmem_client_lock);
