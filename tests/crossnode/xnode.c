@@ -1289,7 +1289,7 @@ out:
  */
 static void case_get_answers(struct servant *s)
 {
-	long failed0 = counter("remote_get_failures"), failed;
+	long fails0 = counter("remote_get_failures"), fails;
 	int pfd[2], gfd[2], status, gone, other, owner_rw, owner_ro;
 	xpmem_segid_t segid = -1, removed;
 	unsigned char *buf = owner_buffer(4096, 47);
@@ -1333,9 +1333,9 @@ static void case_get_answers(struct servant *s)
 	result(owner_rw == EACCES && owner_ro == 0, "get_owner_uid_answers",
 	       "uid 1000 remotely: RDWR errno %d (want %d), RDONLY errno %d",
 	       owner_rw, EACCES, owner_ro);
-	failed = counter("remote_get_failures") - failed0;
-	result(failed == 4, "get_failures_counted",
-	       "remote_get_failures +%ld (want 4)", failed);
+	fails = counter("remote_get_failures") - fails0;
+	result(fails == 4, "get_failures_counted",
+	       "remote_get_failures +%ld (want 4)", fails);
 	apid = remote_get(s, removed, XPMEM_RDONLY);
 	if (apid > 0)
 		rpc(s, "release %llx", apid);
