@@ -21,6 +21,7 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_REMOTE_ATTACHMENTS] = "remote_attachments",
 	[XPMEM_CNT_REMOTE_COPIES] = "remote_copies",
 	[XPMEM_CNT_REMOTE_TWINS] = "remote_twins",
+	[XPMEM_CNT_REMOTE_SERVED_PAGES] = "remote_served_pages",
 	[XPMEM_CNT_MAKES] = "makes",
 	[XPMEM_CNT_GETS] = "gets",
 	[XPMEM_CNT_ATTACHES] = "attaches",
@@ -39,6 +40,9 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED] = "remote_invalidates_received",
 	[XPMEM_CNT_REMOTE_WRITEBACKS] = "remote_writebacks",
 	[XPMEM_CNT_GET_FAILURES] = "get_failures",
+	[XPMEM_CNT_REMOTE_GET_FAILURES] = "remote_get_failures",
+	[XPMEM_CNT_REMOTE_LIMIT_REFUSED] = "remote_limit_refused",
+	[XPMEM_CNT_REMOTE_BAD_REPLIES] = "remote_bad_replies",
 };
 
 static struct proc_dir_entry *xpmem_proc_root;

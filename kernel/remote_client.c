@@ -12,6 +12,10 @@
  * Locks: the global xpmem_client_lock protects the attachment table and
  * remote permits' lists; each attachment's cache has its own mutex, taken
  * after mmap_lock.  Neither is taken from an MMU notifier.
+ *
+ * What a local task makes this node hold (permits, caches, page copies,
+ * twins) is charged to its memory cgroup (__GFP_ACCOUNT).  Every reply of
+ * an owner is checked before it is used (xpmem_client_reply_status()).
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -42,6 +46,46 @@ void xpmem_client_window(struct xpmem_att *att, unsigned long idx,
 static DEFINE_MUTEX(xpmem_client_lock);
 static DEFINE_XARRAY_ALLOC1(xpmem_client_atts);
 
+static int xpmem_client_bad_reply(u16 node, const char *what)
+{
+	xpmem_count_inc(XPMEM_CNT_REMOTE_BAD_REPLIES);
+	pr_warn_ratelimited("xpmem: node %u sent a malformed %s reply\n", node,
+			    what);
+	return -EPROTO;
+}
+
+/*
+ * Checks the status of an owner's @reply, @len bytes, before anything of
+ * it is used: 0 (the reply must then be exactly @want bytes long) or one
+ * of the errnos an owner sends, from remote_home.c's handlers and what
+ * they pass on from hmm_range_fault() (then the reply is a bare status or
+ * @want bytes).  Anything else is a broken or lying owner: -EPROTO, so
+ * neither an unknown errno nor a positive value reaches user space.
+ */
+int xpmem_client_reply_status(u16 node, const void *reply, size_t len,
+			      size_t want)
+{
+	static const int known[] = {
+		EINVAL, ENOENT, EACCES, EPERM, ENOMEM, ENOSPC, EFAULT, ESRCH,
+		EAGAIN, EBUSY, EINTR, EOPNOTSUPP,
+	};
+	const struct xpmem_wire_status *st = reply;
+	int status, i;
+
+	if (len < sizeof(st->status))
+		return xpmem_client_bad_reply(node, "short");
+	status = (int)le32_to_cpu(st->status);
+	if (!status)
+		return len == want ? 0 :
+		       xpmem_client_bad_reply(node, "wrong-length");
+	if (len != want && len != sizeof(*st))
+		return xpmem_client_bad_reply(node, "wrong-length error");
+	for (i = 0; i < ARRAY_SIZE(known); i++)
+		if (status == -known[i])
+			return status;
+	return xpmem_client_bad_reply(node, "unknown-status");
+}
+
 int xpmem_client_get(struct xpmem_ctx *ctx, struct xpmem_cmd_get *cmd,
 		     void __user *arg)
 {
@@ -63,13 +107,20 @@ int xpmem_client_get(struct xpmem_ctx *ctx, struct xpmem_cmd_get *cmd,
 			     sizeof(rep), &len);
 	if (ret)
 		return ret == -EHOSTDOWN ? -ENOENT : ret;
-	if (len < sizeof(rep))
-		return -EPROTO;
-	ret = le32_to_cpu(rep.status);
+	ret = xpmem_client_reply_status(node, &rep, len, sizeof(rep));
 	if (ret)
 		return ret;
+	/* A segment we could map: page-sized, non-zero, in an address space. */
+	if (!rep.rap_id || !rep.size ||
+	    offset_in_page(le64_to_cpu(rep.size)) ||
+	    le64_to_cpu(rep.size) > TASK_SIZE_MAX) {
+		ret = xpmem_client_bad_reply(node, "GET");
+		if (rep.rap_id)
+			goto err_release;
+		return ret;
+	}
 
-	ap = kzalloc(sizeof(*ap), GFP_KERNEL);
+	ap = kzalloc(sizeof(*ap), GFP_KERNEL_ACCOUNT);
 	if (!ap) {
 		ret = -ENOMEM;
 		goto err_release;
@@ -180,15 +231,18 @@ int xpmem_client_attach(struct xpmem_att *att)
 	u32 id;
 	int ret;
 
-	rc = kzalloc(sizeof(*rc), GFP_KERNEL);
+	/* The size was checked against the owner's (validated) segment size. */
+	if (!att->npages || att->npages > ap->rsize >> PAGE_SHIFT)
+		return -EINVAL;
+	rc = kzalloc(sizeof(*rc), GFP_KERNEL_ACCOUNT);
 	if (!rc)
 		return -ENOMEM;
 	mutex_init(&rc->lock);
-	xa_init(&rc->pages);
-	xa_init(&rc->twins);
+	xa_init_flags(&rc->pages, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&rc->twins, XA_FLAGS_ACCOUNT);
 	INIT_LIST_HEAD(&rc->dirty);
 	ret = xa_alloc(&xpmem_client_atts, &id, NULL, xa_limit_32b,
-		       GFP_KERNEL);
+		       GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		kfree(rc);
 		return ret;
@@ -200,10 +254,15 @@ int xpmem_client_attach(struct xpmem_att *att)
 	ret = xpmem_net_call(ap->node, XPMEM_MSG_ATTACH, &req, sizeof(req),
 			     &rep, sizeof(rep), &len);
 	if (!ret)
-		ret = len < sizeof(rep) ? -EPROTO : (int)le32_to_cpu(rep.status);
+		ret = xpmem_client_reply_status(ap->node, &rep, len,
+						sizeof(rep));
 	if (ret)
 		goto err;
 	rc->ratt_id = le64_to_cpu(rep.ratt_id);
+	if (!rc->ratt_id) {	/* no handle to give back */
+		ret = xpmem_client_bad_reply(ap->node, "ATTACH");
+		goto err;
+	}
 
 	mutex_lock(&xpmem_client_lock);
 	if (ap->revoked) {
@@ -290,7 +349,11 @@ int xpmem_client_bind(struct xpmem_att *att, struct file *file)
 	return ret;
 }
 
-/* Fetches pages [first, first + n) from the owner into the cache. */
+/*
+ * Fetches pages [first, first + n) from the owner into the cache: the
+ * number fetched (the owner may send fewer, at the end of its mapping),
+ * -EAGAIN if an invalidation raced, or an errno.
+ */
 static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
 			      unsigned int n)
 {
@@ -307,7 +370,8 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
 	unsigned long gen;
 	int ret;
 
-	rep = kvmalloc(max, GFP_KERNEL);
+	might_sleep();
+	rep = kvmalloc(max, GFP_KERNEL_ACCOUNT);
 	if (!rep)
 		return -ENOMEM;
 	mutex_lock(&rc->lock);
@@ -319,17 +383,20 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
 			     rep, max, &len);
 	if (ret)
 		goto out;
-	ret = len < sizeof(*rep) ? -EPROTO : (int)le32_to_cpu(rep->status);
+	/* len <= max: the transport refuses a longer reply (-EMSGSIZE). */
+	ret = xpmem_client_reply_status(att->ap->node, rep, len, len);
 	if (ret)
 		goto out;
-	got = le32_to_cpu(rep->npages);
-	ret = -EPROTO;
-	if (!got || got > n || len < sizeof(*rep) + ((size_t)got << PAGE_SHIFT))
+	got = len < sizeof(*rep) ? 0 : le32_to_cpu(rep->npages);
+	if (!got || got > n ||
+	    len != sizeof(*rep) + ((size_t)got << PAGE_SHIFT)) {
+		ret = xpmem_client_bad_reply(att->ap->node, "FETCH");
 		goto out;
+	}
 
 	ret = -ENOMEM;
 	for (i = 0; i < got; i++) {
-		pages[i] = alloc_page(GFP_HIGHUSER);
+		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
 		if (!pages[i])
 			break;
 		memcpy_to_page(pages[i], 0,
@@ -346,13 +413,15 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
 	for (i = 0; i < got; i++) {
 		if (!ret && !xa_load(&rc->pages, first + i) &&
 		    !xa_err(xa_store(&rc->pages, first + i, pages[i],
-				     GFP_KERNEL))) {
+				     GFP_KERNEL_ACCOUNT))) {
 			xpmem_count_inc(XPMEM_CNT_REMOTE_COPIES);
 			continue;
 		}
 		put_page(pages[i]);
 	}
 	mutex_unlock(&rc->lock);
+	if (!ret)
+		ret = got;
 out:
 	kvfree(rep);
 	return ret;
@@ -384,8 +453,17 @@ vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
 		}
 		mutex_unlock(&rc->lock);
 		err = xpmem_client_fetch(att, first, end - first);
-		if (err && err != -EAGAIN)
+		if (err == -EAGAIN)
+			continue;
+		if (err > 0 && idx < first + err)
+			continue;
+		/*
+		 * The window around the page failed, or ended before it (the
+		 * owner's mapping there changes): fetch from the page on.
+		 */
+		if (first == idx || err == -ENOMEM)
 			break;
+		first = idx;
 	}
 	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 }

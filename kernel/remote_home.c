@@ -3,18 +3,28 @@
  * The owner's (home node's) side of cross-node segments.
  *
  * A remote xpmem_get becomes a remote permit (rap) here; a remote attach
- * becomes a remote attachment (ratt) with a bitmap of the pages whose
- * copies that node holds: the copy directory.  FETCH resolves pages in
+ * becomes a remote attachment (ratt) with a record of the pages whose
+ * copies that node holds: the copy directory, which grows with the pages
+ * served, never with the size asked for.  FETCH resolves pages in
  * the owner's mm under the segment notifier's sequence count and copies
  * them out under seg->lock, so a page cannot be freed while it is read.
  * Before the owner's mapping of a page changes, the notifier's zap worker
  * sends INVALIDATE to every node holding a copy and waits for the reply.
+ *
+ * Everything here is allocated on behalf of a user of another node, in
+ * the transport's worker: there is no local task whose memory cgroup
+ * could be charged (no __GFP_ACCOUNT).  The limits below bound it
+ * instead: remote permits and attachments per peer node and per uid,
+ * and per attachment only what has been served.
  */
-#include <linux/bitmap.h>
+#include <linux/bitops.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
+#include <linux/moduleparam.h>
+#include <linux/proc_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 
@@ -27,6 +37,7 @@ struct xpmem_rap {
 	u32 id;
 	u16 node;
 	u32 flags;
+	u32 uid;			/* the caller's, as its node sent it */
 	struct xpmem_seg *seg;		/* referenced */
 	struct list_head seg_link;	/* in seg->raps, under seg->lock */
 	struct rcu_head rcu;
@@ -40,7 +51,12 @@ struct xpmem_ratt {
 	struct xpmem_rap *rap;		/* referenced */
 	unsigned long offset;		/* segment offset, page aligned */
 	unsigned long npages;
-	unsigned long *copies;		/* pages the node holds, seg->lock */
+	/*
+	 * Pages the node holds: chunk index -> value entry, a bitmap of
+	 * XPMEM_CHUNK pages.  Set by FETCH and cleared by invalidation,
+	 * both under seg->lock (see xpmem_copies_*()).
+	 */
+	struct xarray copies;
 	bool linked;			/* in seg->ratts, under seg->lock */
 	struct interval_tree_node it;
 	struct list_head kill_link;
@@ -50,11 +66,248 @@ struct xpmem_ratt {
 static DEFINE_XARRAY_ALLOC1(xpmem_raps);
 static DEFINE_XARRAY_ALLOC1(xpmem_ratts);
 
+/*
+ * Limits on what other nodes may make this one hold (docs/protocol.md).
+ * A request over one is refused with -ENOSPC, which the remote caller's
+ * xpmem_get() or xpmem_attach() returns, and counted
+ * (remote_limit_refused); /proc/xpmem/remote_limits shows what each node
+ * and uid holds.  The uid is the one the peer's kernel sends.
+ */
+static unsigned int remote_permits_per_node = 4096;
+module_param(remote_permits_per_node, uint, 0644);
+MODULE_PARM_DESC(remote_permits_per_node,
+		 "remote permits one peer node may hold here (default 4096)");
+static unsigned int remote_permits_per_uid = 1024;
+module_param(remote_permits_per_uid, uint, 0644);
+MODULE_PARM_DESC(remote_permits_per_uid,
+		 "remote permits one uid of other nodes may hold here (default 1024)");
+static unsigned int remote_attachments_per_node = 4096;
+module_param(remote_attachments_per_node, uint, 0644);
+MODULE_PARM_DESC(remote_attachments_per_node,
+		 "remote attachments one peer node may hold here (default 4096)");
+static unsigned int remote_attachments_per_uid = 1024;
+module_param(remote_attachments_per_uid, uint, 0644);
+MODULE_PARM_DESC(remote_attachments_per_uid,
+		 "remote attachments one uid of other nodes may hold here (default 1024)");
+
+/*
+ * What each node and uid holds: an xarray value entry per node and per
+ * uid, permits in the low XPMEM_QUOTA_BITS bits, attachments above;
+ * erased when both are 0.  Under xpmem_quota_lock, which is taken by
+ * handlers and by the final put of a rap or ratt, never under seg->lock
+ * nor in reclaim: allocating under it is fine.
+ */
+#define XPMEM_QUOTA_BITS	30
+#define XPMEM_QUOTA_MAX		((1UL << XPMEM_QUOTA_BITS) - 1)
+static_assert(2 * XPMEM_QUOTA_BITS <= BITS_PER_XA_VALUE);
+
+enum xpmem_quota_kind { XPMEM_QUOTA_PERMIT, XPMEM_QUOTA_ATT };
+
+static DEFINE_MUTEX(xpmem_quota_lock);
+static DEFINE_XARRAY(xpmem_node_quota);
+static DEFINE_XARRAY(xpmem_uid_quota);
+
+static unsigned long xpmem_quota_held(struct xarray *xa, unsigned long id,
+				      enum xpmem_quota_kind kind)
+{
+	void *entry = xa_load(xa, id);
+	unsigned long v = xa_is_value(entry) ? xa_to_value(entry) : 0;
+
+	return (v >> (kind * XPMEM_QUOTA_BITS)) & XPMEM_QUOTA_MAX;
+}
+
+/* Adds @delta (1 or -1) to what @id holds; erases an entry that is 0. */
+static int xpmem_quota_add(struct xarray *xa, unsigned long id,
+			   enum xpmem_quota_kind kind, int delta)
+{
+	void *entry = xa_load(xa, id);
+	unsigned long v = xa_is_value(entry) ? xa_to_value(entry) : 0;
+
+	lockdep_assert_held(&xpmem_quota_lock);
+	if (delta > 0)
+		v += 1UL << (kind * XPMEM_QUOTA_BITS);
+	else
+		v -= 1UL << (kind * XPMEM_QUOTA_BITS);
+	if (!v) {
+		xa_erase(xa, id);
+		return 0;
+	}
+	/* Replacing an entry allocates nothing: only a charge can fail. */
+	return xa_err(xa_store(xa, id, xa_mk_value(v), GFP_KERNEL));
+}
+
+/*
+ * Charges a remote permit or attachment to peer @node and @uid:
+ * 0, -ENOSPC over a limit, or -ENOMEM.
+ */
+static int xpmem_quota_charge(enum xpmem_quota_kind kind, u16 node, u32 uid)
+{
+	unsigned int per_node = kind == XPMEM_QUOTA_PERMIT ?
+				READ_ONCE(remote_permits_per_node) :
+				READ_ONCE(remote_attachments_per_node);
+	unsigned int per_uid = kind == XPMEM_QUOTA_PERMIT ?
+			       READ_ONCE(remote_permits_per_uid) :
+			       READ_ONCE(remote_attachments_per_uid);
+	int ret = -ENOSPC;
+
+	might_sleep();
+	mutex_lock(&xpmem_quota_lock);
+	if (xpmem_quota_held(&xpmem_node_quota, node, kind) >=
+	    min_t(unsigned long, per_node, XPMEM_QUOTA_MAX) ||
+	    xpmem_quota_held(&xpmem_uid_quota, uid, kind) >=
+	    min_t(unsigned long, per_uid, XPMEM_QUOTA_MAX)) {
+		xpmem_count_inc(XPMEM_CNT_REMOTE_LIMIT_REFUSED);
+		goto out;
+	}
+	ret = xpmem_quota_add(&xpmem_node_quota, node, kind, 1);
+	if (ret)
+		goto out;
+	ret = xpmem_quota_add(&xpmem_uid_quota, uid, kind, 1);
+	if (ret)
+		xpmem_quota_add(&xpmem_node_quota, node, kind, -1);
+out:
+	mutex_unlock(&xpmem_quota_lock);
+	return ret;
+}
+
+static void xpmem_quota_uncharge(enum xpmem_quota_kind kind, u16 node,
+				 u32 uid)
+{
+	mutex_lock(&xpmem_quota_lock);
+	xpmem_quota_add(&xpmem_node_quota, node, kind, -1);
+	xpmem_quota_add(&xpmem_uid_quota, uid, kind, -1);
+	mutex_unlock(&xpmem_quota_lock);
+}
+
+/*
+ * The copy directory of an attachment: which of its pages the node holds.
+ * Chunks of XPMEM_CHUNK pages are value entries of ratt->copies, so a
+ * served page costs at most a share of an xarray node, and an attachment
+ * of any size that was never read costs nothing.
+ *
+ * FETCH records pages under seg->lock, where only GFP_NOWAIT may be used
+ * (reclaim would enter the notifier, which takes seg->lock): the chunks
+ * are reserved before (xpmem_copies_reserve(), may sleep), so recording
+ * does not allocate but in a rare race.  Invalidation clears and erases,
+ * which never allocates.
+ */
+#define XPMEM_CHUNK	(BITS_PER_XA_VALUE >= 32 ? 32 : 16)
+
+static int xpmem_copies_reserve(struct xpmem_ratt *ratt, unsigned long first,
+				unsigned long n)
+{
+	unsigned long c;
+	int ret;
+
+	might_sleep();
+	for (c = first / XPMEM_CHUNK; c <= (first + n - 1) / XPMEM_CHUNK; c++) {
+		ret = xa_reserve(&ratt->copies, c, GFP_KERNEL);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Gives back the reservations that were not used. */
+static void xpmem_copies_unreserve(struct xpmem_ratt *ratt,
+				   unsigned long first, unsigned long n)
+{
+	unsigned long c;
+
+	for (c = first / XPMEM_CHUNK; c <= (first + n - 1) / XPMEM_CHUNK; c++)
+		xa_release(&ratt->copies, c);
+}
+
+/* The bits of chunk @c that pages [first, end) cover. */
+static unsigned long xpmem_chunk_mask(unsigned long c, unsigned long first,
+				      unsigned long end)
+{
+	unsigned long lo = max(first, c * XPMEM_CHUNK) - c * XPMEM_CHUNK;
+	unsigned long hi = min(end, (c + 1) * XPMEM_CHUNK) - c * XPMEM_CHUNK;
+
+	return GENMASK(hi - 1, lo);
+}
+
+/* Records pages [first, first + n) as held; 0 or -ENOMEM.  seg->lock. */
+static int xpmem_copies_set(struct xpmem_ratt *ratt, unsigned long first,
+			    unsigned long n)
+{
+	unsigned long c, old, new;
+	void *entry;
+
+	lockdep_assert_held(&ratt->rap->seg->lock);
+	for (c = first / XPMEM_CHUNK; c <= (first + n - 1) / XPMEM_CHUNK; c++) {
+		entry = xa_load(&ratt->copies, c);
+		old = xa_is_value(entry) ? xa_to_value(entry) : 0;
+		new = old | xpmem_chunk_mask(c, first, first + n);
+		if (new == old)
+			continue;
+		entry = xa_store(&ratt->copies, c, xa_mk_value(new),
+				 GFP_NOWAIT | __GFP_NOWARN);
+		if (xa_is_err(entry))
+			return xa_err(entry);
+		xpmem_count_add(XPMEM_CNT_REMOTE_SERVED_PAGES,
+				hweight_long(new) - hweight_long(old));
+	}
+	return 0;
+}
+
+/*
+ * Forgets the held pages among [first, end) and returns the smallest
+ * range [*lo, *hi) that holds them all; false if there were none.  Runs
+ * with seg->lock held (by the task that waits for the zap worker).
+ */
+static bool xpmem_copies_clear(struct xpmem_ratt *ratt, unsigned long first,
+			       unsigned long end, unsigned long *lo,
+			       unsigned long *hi)
+{
+	unsigned long c, v, mask;
+	bool found = false;
+	void *entry;
+
+	xa_for_each_range(&ratt->copies, c, entry, first / XPMEM_CHUNK,
+			  (end - 1) / XPMEM_CHUNK) {
+		if (!xa_is_value(entry))
+			continue;
+		v = xa_to_value(entry);
+		mask = v & xpmem_chunk_mask(c, first, end);
+		if (!mask)
+			continue;
+		if (!found)
+			*lo = c * XPMEM_CHUNK + __ffs(mask);
+		*hi = c * XPMEM_CHUNK + __fls(mask) + 1;
+		found = true;
+		xpmem_count_add(XPMEM_CNT_REMOTE_SERVED_PAGES,
+				-(long)hweight_long(mask));
+		/* Both replace or remove an entry: no allocation. */
+		if (v & ~mask)
+			xa_store(&ratt->copies, c, xa_mk_value(v & ~mask),
+				 GFP_NOWAIT);
+		else
+			xa_erase(&ratt->copies, c);
+	}
+	return found;
+}
+
+/* The attachment is going away: forget all it held. */
+static void xpmem_copies_destroy(struct xpmem_ratt *ratt)
+{
+	unsigned long c;
+	void *entry;
+
+	xa_for_each(&ratt->copies, c, entry)
+		if (xa_is_value(entry))
+			xpmem_count_add(XPMEM_CNT_REMOTE_SERVED_PAGES,
+					-(long)hweight_long(xa_to_value(entry)));
+	xa_destroy(&ratt->copies);
+}
+
 static void xpmem_rap_free(struct kref *kref)
 {
 	struct xpmem_rap *rap = container_of(kref, struct xpmem_rap, kref);
 
 	xpmem_seg_put(rap->seg);
+	xpmem_quota_uncharge(XPMEM_QUOTA_PERMIT, rap->node, rap->uid);
 	kfree_rcu(rap, rcu);
 	xpmem_count_dec(XPMEM_CNT_REMOTE_PERMITS);
 }
@@ -63,8 +316,9 @@ static void xpmem_ratt_free(struct kref *kref)
 {
 	struct xpmem_ratt *ratt = container_of(kref, struct xpmem_ratt, kref);
 
+	xpmem_quota_uncharge(XPMEM_QUOTA_ATT, ratt->node, ratt->rap->uid);
+	xpmem_copies_destroy(ratt);
 	kref_put(&ratt->rap->kref, xpmem_rap_free);
-	kvfree(ratt->copies);
 	kfree_rcu(ratt, rcu);
 	xpmem_count_dec(XPMEM_CNT_REMOTE_ATTACHMENTS);
 }
@@ -121,19 +375,38 @@ static void xpmem_home_get(struct xpmem_net_rx *rx)
 		goto out;
 	ret = -ENOENT;
 	seg = xpmem_seg_lookup(le64_to_cpu(req->segid));
-	if (!seg)
+	if (!seg) {
+		xpmem_note_get_failure(uid);
 		goto out;
+	}
+	/*
+	 * The mode bits alone decide (no capability crosses nodes, as NFS's
+	 * root_squash); this runs in the transport's worker, whose own
+	 * credentials are root's and must not count.  A caller that may not
+	 * read the segment gets -ENOENT, as for an id that names nothing.
+	 */
 	ret = xpmem_check_mode(seg, flags, uid, gid_eq(gid, seg->gid));
+	if (ret) {
+		xpmem_note_get_failure(uid);
+		goto out;
+	}
+
+	ret = xpmem_quota_charge(XPMEM_QUOTA_PERMIT, rx->src_node,
+				 le32_to_cpu(req->uid));
 	if (ret)
 		goto out;
-
-	ret = -ENOMEM;
+	/* Not charged to a memory cgroup: bounded by the limits (top). */
 	rap = kzalloc(sizeof(*rap), GFP_KERNEL);
-	if (!rap)
+	if (!rap) {
+		xpmem_quota_uncharge(XPMEM_QUOTA_PERMIT, rx->src_node,
+				     le32_to_cpu(req->uid));
+		ret = -ENOMEM;
 		goto out;
+	}
 	kref_init(&rap->kref);
 	INIT_LIST_HEAD(&rap->seg_link);
 	rap->node = rx->src_node;
+	rap->uid = le32_to_cpu(req->uid);
 	rap->flags = flags;
 	rap->seg = seg;
 	seg = NULL;
@@ -163,6 +436,8 @@ out:
 		kref_put(&rap->kref, xpmem_rap_free);
 	if (seg)
 		xpmem_seg_put(seg);
+	if (ret)
+		xpmem_count_inc(XPMEM_CNT_REMOTE_GET_FAILURES);
 	rep.status = cpu_to_le32(ret);
 	xpmem_net_reply(rx, &rep, sizeof(rep));
 }
@@ -220,16 +495,21 @@ static void xpmem_home_attach(struct xpmem_net_rx *rx)
 	    npages > (seg->size - offset) >> PAGE_SHIFT)
 		goto put_rap;
 
-	ret = -ENOMEM;
-	ratt = kzalloc(sizeof(*ratt), GFP_KERNEL);
-	if (!ratt)
+	ret = xpmem_quota_charge(XPMEM_QUOTA_ATT, rx->src_node, rap->uid);
+	if (ret)
 		goto put_rap;
-	ratt->copies = kvcalloc(BITS_TO_LONGS(npages), sizeof(long),
-				GFP_KERNEL);
-	if (!ratt->copies) {
-		kfree(ratt);
+	/*
+	 * Not charged to a memory cgroup: bounded by the limits (top).  The
+	 * size asked for costs nothing here: the copy directory grows with
+	 * the pages served.
+	 */
+	ratt = kzalloc(sizeof(*ratt), GFP_KERNEL);
+	if (!ratt) {
+		xpmem_quota_uncharge(XPMEM_QUOTA_ATT, rx->src_node, rap->uid);
+		ret = -ENOMEM;
 		goto put_rap;
 	}
+	xa_init(&ratt->copies);
 	kref_init(&ratt->kref);
 	ratt->rap = rap;	/* takes over the lookup reference */
 	ratt->node = rx->src_node;
@@ -307,15 +587,15 @@ static void xpmem_home_detach(struct xpmem_net_rx *rx)
  * runs under seg->lock, which holds off the invalidation (and so the
  * freeing) of the pages being read.
  */
-typedef void (*xpmem_home_access_t)(struct xpmem_ratt *ratt,
-				    unsigned long first, unsigned long n,
-				    unsigned long *pfns, void *arg);
+typedef int (*xpmem_home_access_t)(struct xpmem_ratt *ratt,
+				   unsigned long first, unsigned long n,
+				   unsigned long *pfns, void *arg);
 
 /*
  * Resolves @n pages of the owner's memory at attachment page @first
  * (writable if @write) without pinning, and runs @access on them under
  * seg->lock, which holds off their invalidation (and so their freeing).
- * Returns the number of pages accessed or an errno.
+ * Returns the number of pages accessed or an errno (also @access's).
  */
 static int xpmem_home_access(struct xpmem_ratt *ratt, unsigned long first,
 			     unsigned long n, bool write,
@@ -365,24 +645,29 @@ again:
 		ret = -ENOENT;
 		goto out;
 	}
-	access(ratt, first, n, pfns, arg);
+	ret = access(ratt, first, n, pfns, arg);
 	mutex_unlock(&seg->lock);
-	ret = n;
+	if (!ret)
+		ret = n;
 out:
 	mmput_async(mm);
 	return ret;
 }
 
-/* FETCH: copy the pages out and record the copies in the directory. */
-static void xpmem_home_copy_out(struct xpmem_ratt *ratt, unsigned long first,
-				unsigned long n, unsigned long *pfns, void *buf)
+/* FETCH: record the copies in the directory, then copy the pages out. */
+static int xpmem_home_copy_out(struct xpmem_ratt *ratt, unsigned long first,
+			       unsigned long n, unsigned long *pfns, void *buf)
 {
 	unsigned long i;
+	int ret;
 
+	ret = xpmem_copies_set(ratt, first, n);
+	if (ret)
+		return ret;
 	for (i = 0; i < n; i++)
 		memcpy_from_page(buf + (i << PAGE_SHIFT),
 				 hmm_pfn_to_page(pfns[i]), 0, PAGE_SIZE);
-	bitmap_set(ratt->copies, first, n);
+	return 0;
 }
 
 struct xpmem_runs {
@@ -391,8 +676,8 @@ struct xpmem_runs {
 };
 
 /* WRITEBACK: apply the attacher's runs of changed bytes to the page. */
-static void xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
-			     unsigned long n, unsigned long *pfns, void *arg)
+static int xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
+			    unsigned long n, unsigned long *pfns, void *arg)
 {
 	struct xpmem_runs *r = arg;
 	const struct xpmem_wire_run *run = r->run;
@@ -406,6 +691,7 @@ static void xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
 		run = (const void *)(run + 1) + len;
 	}
 	kunmap_local(dst);
+	return 0;
 }
 
 /* Checks that the runs lie inside one page and fill exactly @bytes. */
@@ -500,7 +786,7 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 	struct xpmem_ratt *ratt;
 	u64 first;
 	u32 n;
-	int ret;
+	int ret, tries;
 
 	if (rx->len < sizeof(*req))
 		return xpmem_reply_status(rx, -EINVAL);
@@ -516,13 +802,22 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		return xpmem_reply_status(rx, -EINVAL);
 	}
 
+	/* At most 64 KiB, freed before we return. */
 	rep = kvmalloc(sizeof(*rep) + ((size_t)n << PAGE_SHIFT), GFP_KERNEL);
 	if (!rep) {
 		kref_put(&ratt->kref, xpmem_ratt_free);
 		return xpmem_reply_status(rx, -ENOMEM);
 	}
-	ret = xpmem_home_access(ratt, first, n, false, xpmem_home_copy_out,
-				rep + 1);
+	/* -ENOMEM from recording under seg->lock: a reservation was lost. */
+	for (tries = 0; tries < 3; tries++) {
+		ret = xpmem_copies_reserve(ratt, first, n);
+		if (!ret)
+			ret = xpmem_home_access(ratt, first, n, false,
+						xpmem_home_copy_out, rep + 1);
+		xpmem_copies_unreserve(ratt, first, n);
+		if (ret != -ENOMEM)
+			break;
+	}
 	kref_put(&ratt->kref, xpmem_ratt_free);
 	if (ret < 0) {
 		kvfree(rep);
@@ -550,6 +845,8 @@ bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
  * fence callback forgets its copies.  A node with no connection up has
  * been fenced already.  Once @w->abort is set (the sleeping task was
  * killed) nobody waits for acks: the remaining holders are fenced.
+ * Reclaim may wait for this (it runs for the notifier): it allocates
+ * nothing, and the transport's call allocates nothing either.
  */
 void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 			   unsigned long last, struct xpmem_inval_wait *w)
@@ -570,12 +867,10 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 			.client_id = cpu_to_le64(ratt->client_id),
 		};
 
-		first = find_next_bit(ratt->copies, end, first);
-		if (first >= end)
+		if (!xpmem_copies_clear(ratt, first, end, &first, &end))
 			continue;
 		req.first = cpu_to_le64(first);
 		req.npages = cpu_to_le64(end - first);
-		bitmap_clear(ratt->copies, first, end - first);
 		if (READ_ONCE(w->abort)) {
 			xpmem_net_fence_node(ratt->node,
 					     "invalidating task killed");
@@ -681,8 +976,44 @@ void xpmem_home_fence(u16 node)
 	}
 }
 
+/* /proc/xpmem/remote_limits: the limits, then what each node, uid holds. */
+static struct proc_dir_entry *xpmem_limits_pde;
+
+static int xpmem_remote_limits_show(struct seq_file *m, void *v)
+{
+	unsigned long id;
+	void *entry;
+
+	seq_printf(m, "limits permits_per_node %u permits_per_uid %u attachments_per_node %u attachments_per_uid %u\n",
+		   READ_ONCE(remote_permits_per_node),
+		   READ_ONCE(remote_permits_per_uid),
+		   READ_ONCE(remote_attachments_per_node),
+		   READ_ONCE(remote_attachments_per_uid));
+	mutex_lock(&xpmem_quota_lock);
+	xa_for_each(&xpmem_node_quota, id, entry)
+		seq_printf(m, "node %lu permits %lu attachments %lu\n", id,
+			   xpmem_quota_held(&xpmem_node_quota, id,
+					    XPMEM_QUOTA_PERMIT),
+			   xpmem_quota_held(&xpmem_node_quota, id,
+					    XPMEM_QUOTA_ATT));
+	xa_for_each(&xpmem_uid_quota, id, entry)
+		seq_printf(m, "uid %lu permits %lu attachments %lu\n", id,
+			   xpmem_quota_held(&xpmem_uid_quota, id,
+					    XPMEM_QUOTA_PERMIT),
+			   xpmem_quota_held(&xpmem_uid_quota, id,
+					    XPMEM_QUOTA_ATT));
+	mutex_unlock(&xpmem_quota_lock);
+	return 0;
+}
+
 int xpmem_home_init(void)
 {
+	/* Which uids of other nodes use this one: for root only. */
+	xpmem_limits_pde = proc_create_single("remote_limits", 0400,
+					      xpmem_proc_dir(),
+					      xpmem_remote_limits_show);
+	if (!xpmem_limits_pde)
+		pr_warn("xpmem: cannot create /proc/xpmem/remote_limits\n");
 	xpmem_net_register(XPMEM_MSG_GET, xpmem_home_get);
 	xpmem_net_register(XPMEM_MSG_RELEASE, xpmem_home_release);
 	xpmem_net_register(XPMEM_MSG_ATTACH, xpmem_home_attach);
@@ -694,6 +1025,9 @@ int xpmem_home_init(void)
 
 void xpmem_home_exit(void)
 {
+	proc_remove(xpmem_limits_pde);
 	WARN_ON(!xa_empty(&xpmem_raps));
 	WARN_ON(!xa_empty(&xpmem_ratts));
+	WARN_ON(!xa_empty(&xpmem_node_quota));
+	WARN_ON(!xa_empty(&xpmem_uid_quota));
 }

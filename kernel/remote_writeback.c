@@ -63,11 +63,12 @@ static int xpmem_twin_make_locked(struct xpmem_rcache *rc, unsigned long idx,
 	lockdep_assert_held(&rc->lock);
 	if (xa_load(&rc->twins, idx))
 		return 0;
-	twin = alloc_page(GFP_HIGHUSER);
+	/* Made for the faulting task: charged to its memory cgroup. */
+	twin = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
 	if (!twin)
 		return -ENOMEM;
 	copy_highpage(twin, page);
-	if (xa_err(xa_store(&rc->twins, idx, twin, GFP_KERNEL))) {
+	if (xa_err(xa_store(&rc->twins, idx, twin, GFP_KERNEL_ACCOUNT))) {
 		put_page(twin);
 		return -ENOMEM;
 	}
@@ -135,7 +136,8 @@ vm_fault_t xpmem_client_pfn_mkwrite(struct vm_fault *vmf)
 bool xpmem_client_keep_dirty_locked(struct xpmem_rcache *rc, unsigned long idx,
 				    struct page *page, struct page *twin)
 {
-	struct xpmem_dirty *d = kmalloc(sizeof(*d), GFP_KERNEL);
+	/* From an acquire or, uncharged, from the owner's INVALIDATE. */
+	struct xpmem_dirty *d = kmalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 
 	if (!d)
 		return false;	/* the caller drops the changes */
@@ -217,7 +219,7 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 
 	/* Allocated at the first written page: most releases have none. */
 	if (!*scratch)
-		*scratch = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL);
+		*scratch = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL_ACCOUNT);
 	if (!*scratch)
 		return -ENOMEM;
 	len = xpmem_diff_make(idx, page, twin, *scratch);
@@ -226,7 +228,7 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 	m = list_empty(msgs) ? NULL :
 	    list_last_entry(msgs, struct xpmem_wb_msg, link);
 	if (!m || m->len + len > XPMEM_NET_MAX_PAYLOAD) {
-		m = kvmalloc(XPMEM_WB_MSG_SIZE, GFP_KERNEL);
+		m = kvmalloc(XPMEM_WB_MSG_SIZE, GFP_KERNEL_ACCOUNT);
 		if (!m)
 			return -ENOMEM;
 		*xpmem_wb_hdr(m) = (struct xpmem_wire_writeback) {
@@ -288,8 +290,8 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 		err = xpmem_net_call(att->ap->node, XPMEM_MSG_WRITEBACK,
 				     m->buf, m->len, &st, sizeof(st), &len);
 		if (!err)
-			err = len < sizeof(st) ? -EPROTO :
-			      (int)le32_to_cpu(st.status);
+			err = xpmem_client_reply_status(att->ap->node, &st, len,
+							sizeof(st));
 		if (err && !ret)
 			ret = err;
 		list_del(&m->link);

@@ -140,6 +140,7 @@ enum xpmem_counter {
 	XPMEM_CNT_REMOTE_ATTACHMENTS,	/* owner side */
 	XPMEM_CNT_REMOTE_COPIES,	/* attacher side: cached pages */
 	XPMEM_CNT_REMOTE_TWINS,		/* attacher side: written pages */
+	XPMEM_CNT_REMOTE_SERVED_PAGES,	/* owner side: pages copied out */
 	XPMEM_NR_GAUGES,
 	XPMEM_CNT_MAKES = XPMEM_NR_GAUGES,
 	XPMEM_CNT_GETS,
@@ -159,6 +160,9 @@ enum xpmem_counter {
 	XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED,
 	XPMEM_CNT_REMOTE_WRITEBACKS,
 	XPMEM_CNT_GET_FAILURES,		/* GETs refused ENOENT/EACCES */
+	XPMEM_CNT_REMOTE_GET_FAILURES,	/* owner side: refused remote GETs */
+	XPMEM_CNT_REMOTE_LIMIT_REFUSED,	/* owner side: over a remote limit */
+	XPMEM_CNT_REMOTE_BAD_REPLIES,	/* attacher side: -EPROTO */
 	XPMEM_NR_COUNTERS,
 };
 
@@ -236,6 +240,8 @@ bool xpmem_client_keep_dirty_locked(struct xpmem_rcache *rc, unsigned long idx,
 void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc);
 int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 			       unsigned long end);
+int xpmem_client_reply_status(u16 node, const void *reply, size_t len,
+			      size_t want);
 int xpmem_client_init(void);
 void xpmem_client_exit(void);
 

@@ -2,7 +2,8 @@
 # Runs in every guest (tests/vm/run-vm): node i gets id i+1; node 0 owns
 # the segments and drives the cases, the others serve as attachers.
 # Arguments (from run.sh): peer-killed adds the case where the last node's
-# VM is killed by the host; quick skips the largest read (debug kernel).
+# VM is killed by the host; quick skips the largest read (debug kernel);
+# noperf skips the perftest figures.
 set -euo pipefail
 cd "$(dirname "$0")"
 addrs=($XPMEM_NODE_ADDRS)
@@ -15,8 +16,11 @@ done
 
 # The link's own figures in the same run, next to which xnode's are read:
 # node 1 serves perftest, node 0 measures (port 18600, not the default).
+# "noperf" skips them (a loaded host, where only the cases matter).
 perf="-d rxe0 -F -p 18600"
-if ((me == 1)); then
+if [[ " $* " == *" noperf "* ]]; then
+	:
+elif ((me == 1)); then
 	timeout 120 ib_read_lat $perf -n 300 > /dev/null 2>&1 &&
 		timeout 120 ib_read_bw $perf -s 65536 -n 200 > /dev/null 2>&1 || true
 elif ((me == 0)); then

@@ -1022,12 +1022,339 @@ static void case_latency(struct servant *s)
 	munmap(buf, 4096);
 }
 
+/* ---- issue 14: what a remote attacher can make the owner hold ---- */
+
+/* Slab + VmallocUsed of /proc/meminfo in KiB: the kernel's own memory. */
+static long kernel_kib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long v, sum = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld", &v) == 1 ||
+		    sscanf(line, "VmallocUsed: %ld", &v) == 1)
+			sum += v;
+	fclose(f);
+	return sum;
+}
+
+/* Lines of the kernel log that report a warning or worse. */
+static long kernel_reports(void)
+{
+	FILE *p = popen("dmesg | grep -cE 'WARNING|BUG|Oops|KASAN'", "r");
+	long n = -1;
+
+	if (!p)
+		return -1;
+	if (fscanf(p, "%ld", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+/*
+ * A whole-address-space segment (the Open MPI pattern) attached remotely
+ * over 4 TiB and then 64 TiB, ending at an 8-page buffer of the owner's
+ * that is read through it: the owner's kernel memory must not grow with
+ * the size asked for (it used to hold a bitmap of the whole range: 128
+ * MiB for 4 TiB, a kvmalloc WARNING and ENOMEM for 64 TiB), only with
+ * the pages served.
+ */
+static void case_huge_attach(struct servant *s)
+{
+	static const size_t tib[] = { 4, 64 };
+	size_t size = 8 * 4096, i;
+	unsigned char *buf = owner_buffer(size, 41);
+	xpmem_segid_t segid = xpmem_make(0, XPMEM_MAXADDR_SIZE,
+					 XPMEM_PERMIT_MODE, (void *)0600);
+	long reports0 = kernel_reports();
+	long long apid;
+	int err;
+
+	if (segid <= 0 ||
+	    sscanf(rpc(s, "get %llx %x", (long long)segid, XPMEM_RDONLY),
+		   "%lld %d", &apid, &err) != 2 || apid < 0) {
+		result(0, "huge_attach_get", "segid %llx: %s", (long long)segid,
+		       reply);
+		goto out;
+	}
+	for (i = 0; i < sizeof(tib) / sizeof(tib[0]); i++) {
+		size_t len = tib[i] << 40, end = (uintptr_t)buf + size;
+		long kib0 = kernel_kib(), kib, served;
+		uintptr_t addr = 0;
+		uint64_t sum = 0;
+		double secs;
+		char name[64];
+		int ok;
+
+		snprintf(name, sizeof(name), "huge_attach_%zu_tib", tib[i]);
+		ok = sscanf(rpc(s, "attach %llx %zx %zx", apid, end - len, len),
+			    "%" SCNxPTR " %d", &addr, &err) == 2 && !err;
+		kib = kernel_kib() - kib0;
+		result(ok && kib < 8192, name,
+		       "attach %s (errno %d), owner Slab+VmallocUsed %+ld KiB while attached",
+		       ok ? "ok" : "failed", err, kib);
+		if (!ok)
+			continue;
+		ok = !remote_sum(s, addr + len - size, size, &sum, &secs) &&
+		     sum == checksum(buf, size);
+		served = counter("remote_served_pages");
+		/* the buffer's pages and what else the fetch window held */
+		result(ok && served >= 8 && served <= 16, "huge_attach_read",
+		       "the buffer at the end of %zu TiB read %s, remote_served_pages %ld",
+		       tib[i], ok ? "right" : "WRONG", served);
+		rpc(s, "detach %" PRIxPTR, addr);
+		served = counter_settle("remote_served_pages", 0, 5);
+		result(served == 0, "huge_attach_detach",
+		       "remote_served_pages %ld after detach", served);
+	}
+	rpc(s, "release %llx", apid);
+out:
+	result(kernel_reports() == reports0, "huge_attach_no_kernel_report",
+	       "%ld new lines", kernel_reports() - reports0);
+	if (segid > 0)
+		xpmem_remove(segid);
+	munmap(buf, size);
+}
+
+#define PARAM_DIR "/sys/module/xpmem/parameters/"
+
+static long param_get(const char *name)
+{
+	char path[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int param_set(const char *name, long v)
+{
+	char path[256];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/* The servant GETs @segid: the permit id, or -errno. */
+static long long remote_get(struct servant *s, xpmem_segid_t segid, int flags)
+{
+	long long apid = -1;
+	int err = 0;
+
+	if (sscanf(rpc(s, "get %llx %x", (long long)segid, flags), "%lld %d",
+		   &apid, &err) != 2)
+		return -EPROTO;
+	return apid < 0 ? -err : apid;
+}
+
+/* Rows of /proc/xpmem/remote_limits that hold something (nodes, uids). */
+static int limit_rows(void)
+{
+	FILE *f = fopen("/proc/xpmem/remote_limits", "r");
+	char line[256];
+	long p, a;
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s permits %ld attachments %ld", &p,
+			   &a) == 2 && (p || a))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Per-peer and per-uid limits on the owner's remote permits and
+ * attachments: refused with ENOSPC at the remote caller, counted, and
+ * everything held is given back at release.
+ */
+static void case_limits(struct servant *s)
+{
+	static const char *const names[] = {
+		"remote_permits_per_node", "remote_permits_per_uid",
+		"remote_attachments_per_node", "remote_attachments_per_uid",
+	};
+	long saved[4], refused0 = counter("remote_limit_refused"), refused;
+	size_t size = 4 * 4096, i;
+	unsigned char *buf = owner_buffer(size, 43);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0666);
+	long long apid[6];
+	uintptr_t addr[3] = { 0 };
+	int ok, err[6], other;
+
+	for (i = 0; i < 4; i++)
+		saved[i] = param_get(names[i]);
+	ok = segid > 0 && saved[0] > 0 && saved[1] > 0 && saved[2] > 0 &&
+	     saved[3] > 0 && !param_set(names[0], 4) &&
+	     !param_set(names[1], 3) && !param_set(names[2], 100) &&
+	     !param_set(names[3], 2);
+	result(ok, "limits_params", "%s=%ld %s=%ld %s=%ld %s=%ld", names[0],
+	       saved[0], names[1], saved[1], names[2], saved[2], names[3],
+	       saved[3]);
+	if (!ok)
+		goto out;
+
+	/* per uid: the servant's root holds 3 permits, the 4th is refused */
+	for (i = 0; i < 4; i++)
+		apid[i] = remote_get(s, segid, XPMEM_RDONLY);
+	ok = apid[0] > 0 && apid[1] > 0 && apid[2] > 0 && apid[3] == -ENOSPC;
+	result(ok, "limits_permits_per_uid", "4th GET: %lld (want -%d)",
+	       apid[3], ENOSPC);
+	/* another uid of the same node has its own quota, up to the node's */
+	other = atoi(rpc(s, "getas 3e8 %llx %x", (long long)segid,
+			 XPMEM_RDONLY));
+	result(other == 0, "limits_per_uid_is_per_uid",
+	       "uid 1000's GET: errno %d", other);
+	/* per node: 4 permits in all; uid 1000's would be the 5th */
+	param_set(names[1], 100);
+	apid[4] = remote_get(s, segid, XPMEM_RDONLY);
+	apid[5] = remote_get(s, segid, XPMEM_RDONLY);
+	other = atoi(rpc(s, "getas 3e8 %llx %x", (long long)segid,
+			 XPMEM_RDONLY));
+	ok = apid[4] > 0 && apid[5] == -ENOSPC && other == ENOSPC;
+	result(ok, "limits_permits_per_node",
+	       "5th GET: %lld, uid 1000's: errno %d (want %d)", apid[5], other,
+	       ENOSPC);
+
+	/* attachments: 2 per uid */
+	for (i = 0; i < 3; i++)
+		if (sscanf(rpc(s, "attach %llx 0 %zx", apid[0], size),
+			   "%" SCNxPTR " %d", &addr[i], &err[i]) != 2)
+			err[i] = -1;
+	ok = !err[0] && !err[1] && err[2] == ENOSPC;
+	result(ok, "limits_attachments_per_uid",
+	       "3rd attach: errno %d (want %d)", err[2], ENOSPC);
+	/* and the 2 that were granted work */
+	{
+		uint64_t sum = 0;
+		double secs;
+
+		ok = !err[1] && !remote_sum(s, addr[1], size, &sum, &secs) &&
+		     sum == checksum(buf, size);
+		result(ok, "limits_granted_attachment_reads", "");
+	}
+	refused = counter("remote_limit_refused") - refused0;
+	result(refused == 4, "limits_counted",
+	       "remote_limit_refused +%ld (want 4)", refused);
+
+	for (i = 0; i < 3; i++)
+		if (!err[i])
+			rpc(s, "detach %" PRIxPTR, addr[i]);
+	for (i = 0; i < 6; i++)
+		if (apid[i] > 0)
+			rpc(s, "release %llx", apid[i]);
+	ok = counter_settle("remote_permits", 0, 5) == 0 &&
+	     counter_settle("remote_attachments", 0, 5) == 0 &&
+	     limit_rows() == 0;
+	result(ok, "limits_given_back",
+	       "remote_permits %ld, remote_attachments %ld, rows in remote_limits %d",
+	       counter("remote_permits"), counter("remote_attachments"),
+	       limit_rows());
+out:
+	for (i = 0; i < 4; i++)
+		if (saved[i] > 0)
+			param_set(names[i], saved[i]);
+	if (segid > 0)
+		xpmem_remove(segid);
+	munmap(buf, size);
+}
+
+/*
+ * A remote GET answers alike for "no such segment" and "exists but not
+ * yours" (issue 14 finding 2) to a caller that may not read it (one
+ * that may read it learns that it exists anyway: EACCES for RDWR),
+ * and a remote root is only its uid: no
+ * capability crosses nodes (finding 7, as NFS's root_squash).  Failed
+ * remote GETs are counted.
+ */
+static void case_get_answers(struct servant *s)
+{
+	long fails0 = counter("remote_get_failures"), fails;
+	int pfd[2], gfd[2], status, gone, other, owner_rw, owner_ro;
+	xpmem_segid_t segid = -1, removed;
+	unsigned char *buf = owner_buffer(4096, 47);
+	long long root, apid;
+	pid_t pid;
+	char go;
+
+	/* an id that existed: removed */
+	removed = xpmem_make(buf, 4096, XPMEM_PERMIT_MODE, (void *)0666);
+	xpmem_remove(removed);
+	if (pipe(pfd) || pipe(gfd))
+		die("pipe");
+	pid = fork();
+	if (pid == 0) {	/* uid 1000 owns a 0400 segment */
+		if (setgid(1000) || setuid(1000))
+			_exit(1);
+		segid = xpmem_make(buf, 4096, XPMEM_PERMIT_MODE, (void *)0400);
+		if (write(pfd[1], &segid, sizeof(segid)) != sizeof(segid) ||
+		    read(gfd[0], &go, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (read(pfd[0], &segid, sizeof(segid)) != sizeof(segid) || segid <= 0)
+		die("uid 1000's segment");
+	gone = atoi(rpc(s, "getas 3e9 %llx %x", (long long)removed,
+			XPMEM_RDONLY));
+	other = atoi(rpc(s, "getas 3e9 %llx %x", (long long)segid,
+			 XPMEM_RDONLY));
+	result(gone == ENOENT && other == ENOENT, "get_same_answer",
+	       "uid 1001: removed segment errno %d, uid 1000's 0400 errno %d (want %d for both)",
+	       gone, other, ENOENT);
+	root = remote_get(s, segid, XPMEM_RDONLY);
+	result(root == -ENOENT, "get_remote_root_squashed",
+	       "remote root's GET of uid 1000's 0400 segment: %lld (want -%d)",
+	       root, ENOENT);
+	/* uid 1000 may read its 0400 segment: asking to write is EACCES */
+	owner_rw = atoi(rpc(s, "getas 3e8 %llx %x", (long long)segid,
+			    XPMEM_RDWR));
+	owner_ro = atoi(rpc(s, "getas 3e8 %llx %x", (long long)segid,
+			    XPMEM_RDONLY));
+	result(owner_rw == EACCES && owner_ro == 0, "get_owner_uid_answers",
+	       "uid 1000 remotely: RDWR errno %d (want %d), RDONLY errno %d",
+	       owner_rw, EACCES, owner_ro);
+	fails = counter("remote_get_failures") - fails0;
+	result(fails == 4, "get_failures_counted",
+	       "remote_get_failures +%ld (want 4)", fails);
+	apid = remote_get(s, removed, XPMEM_RDONLY);
+	if (apid > 0)
+		rpc(s, "release %llx", apid);
+	if (write(gfd[1], "g", 1) != 1 || waitpid(pid, &status, 0) != pid)
+		die("owner child");
+	close(pfd[0]);
+	close(pfd[1]);
+	close(gfd[0]);
+	close(gfd[1]);
+	munmap(buf, 4096);
+}
+
 /* Counters on both sides back at zero. */
 static void case_gauges(struct servant **sv, int nsv)
 {
 	static const char *const gauges[] = {
 		"segments", "permits", "attachments", "remote_permits",
 		"remote_attachments", "remote_copies", "remote_twins",
+		"remote_served_pages",
 	};
 	size_t g;
 	int i;
@@ -1077,6 +1404,9 @@ static int cmd_drive(int argc, char **argv)
 	case_owner_exit(sv[0]);
 	case_migrate(sv[0]);
 	case_latency(sv[0]);
+	case_huge_attach(sv[0]);
+	case_limits(sv[0]);
+	case_get_answers(sv[0]);
 	case_gauges(sv, n);
 	/* last: the last node's VM is killed */
 	if (getenv("XNODE_PEER_KILLED") && n == 1)
