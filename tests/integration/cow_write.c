@@ -33,8 +33,8 @@
 #define OLD		0xc0c
 #define BPAT		0xb0b
 #define WRITE_MS	3000
-#define MAX_FAULTS	16		/* for one read and one write */
-#define MAX_MKWRITES	4
+#define MAX_FAULTS	4		/* for one write: 0 or 1 expected */
+#define MAX_MKWRITES	2
 
 enum { WROTE_CHILD_LIVES, READ_ZERO_PAGE, WROTE_CHILD_EXITED, THP_WROTE,
        THP_READ, THP_PTES, THP_READ_PTES, NCASES };
