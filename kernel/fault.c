@@ -62,13 +62,15 @@ static void xpmem_unlock_owner(struct vm_fault *vmf, struct mm_struct *mm)
 		mmap_read_unlock(mm);
 }
 
-/* Chooses the batch: within the vma, the owner's vma and one PMD. */
-static int xpmem_fault_window(struct xpmem_fault *f, struct mm_struct *owner)
+/*
+ * Chooses the batch, at most batch pages: within the vma, the owner's vma
+ * and one PMD.
+ */
+static int xpmem_fault_window(struct xpmem_fault *f, struct mm_struct *owner,
+			      unsigned long batch)
 {
 	struct vm_area_struct *vma = f->vmf->vma;
 	unsigned long addr = f->vmf->address & PAGE_MASK;
-	unsigned long batch = clamp(READ_ONCE(fault_batch), 1U,
-				    (unsigned int)XPMEM_FAULT_BATCH_MAX);
 	struct vm_area_struct *ovma;
 
 	f->delta = f->seg->vaddr + f->att->offset - vma->vm_start;
@@ -247,28 +249,39 @@ static vm_fault_t xpmem_map(struct xpmem_fault *f, bool huge,
 	return ret;
 }
 
-vm_fault_t xpmem_fault(struct vm_fault *vmf)
+/*
+ * Resolves the batch in the owner's mm and maps it.  A fault may drop the
+ * attacher's mmap_lock to wait for the owner's (VM_FAULT_RETRY); an mkwrite
+ * may not (the core goes on to finish_mkwrite_fault() on anything but an
+ * error or NOPAGE), so it only tries the owner's lock: VM_FAULT_RETRY here
+ * then means "not taken", the attacher's lock still held.
+ */
+static vm_fault_t xpmem_fault_in(struct vm_fault *vmf, bool mkwrite)
 {
 	struct xpmem_fault f = { .vmf = vmf, .att = vmf->vma->vm_private_data };
+	unsigned long batch = clamp(READ_ONCE(fault_batch), 1U,
+				    (unsigned int)XPMEM_FAULT_BATCH_MAX);
 	struct mm_struct *owner;
 	unsigned long seq;
 	vm_fault_t ret;
 	int err;
 
-	ret = xpmem_fault_needs_mmap_lock(vmf);
-	if (ret)
-		return ret;
+	might_sleep();
 	f.seg = f.att->seg;
 	owner = f.seg->mm;
 	if (READ_ONCE(f.att->dead) || !mmget_not_zero(owner))
 		return VM_FAULT_SIGBUS;
-	xpmem_count_inc(XPMEM_CNT_FAULTS);
 
 	do {
-		ret = xpmem_lock_owner(vmf, owner);
+		if (!mkwrite)
+			ret = xpmem_lock_owner(vmf, owner);
+		else if (owner == vmf->vma->vm_mm || mmap_read_trylock(owner))
+			ret = 0;
+		else
+			ret = VM_FAULT_RETRY;
 		if (ret)
 			break;
-		err = xpmem_fault_window(&f, owner);
+		err = xpmem_fault_window(&f, owner, mkwrite ? 1 : batch);
 		if (!err)
 			err = xpmem_resolve(&f, owner, &seq);
 		xpmem_unlock_owner(vmf, owner);
@@ -278,25 +291,52 @@ vm_fault_t xpmem_fault(struct vm_fault *vmf)
 		}
 
 		mutex_lock(&f.att->map_lock);
-		ret = xpmem_map(&f, xpmem_want_pmd(&f), seq);
+		ret = xpmem_map(&f, !mkwrite && xpmem_want_pmd(&f), seq);
 		mutex_unlock(&f.att->map_lock);
 	} while (ret == XPMEM_MAP_AGAIN);
 	mmput_async(owner);
 	return ret;
 }
 
+vm_fault_t xpmem_fault(struct vm_fault *vmf)
+{
+	vm_fault_t ret = xpmem_fault_needs_mmap_lock(vmf);
+
+	if (ret)
+		return ret;
+	xpmem_count_inc(XPMEM_CNT_FAULTS);
+	return xpmem_fault_in(vmf, false);
+}
+
 /*
- * A write to a page mapped read-only (it was read first, or the owner's
- * PTE was not writable then): drop the PTE so that the write faults again
- * and resolves the page for writing in the owner (breaking COW there).
+ * A write to a page mapped read-only: it was read first, or the owner's PTE
+ * was not writable then (shared COW after fork, the zero page).  The write
+ * is resolved here, in the owner's mm (breaking COW there), and the page
+ * mapped writable in place of the read-only PTE, dropped first.
+ *
+ * Dropping the PTE and leaving the write to fault again is not enough: an
+ * instruction that reads and writes (lock add, add to memory) may fault as
+ * a read first, and a read fault maps the still COW-shared page read-only
+ * again, forever (issue 14; tests/integration/cow_write.c).  Only if the
+ * owner's mmap_lock cannot be had without dropping the attacher's is the
+ * write left to fault again, which then waits for that lock.
  */
 vm_fault_t xpmem_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct xpmem_att *att = vmf->vma->vm_private_data;
+	vm_fault_t ret;
 
+	might_sleep();
 	if (!att->writable || READ_ONCE(att->dead))
 		return VM_FAULT_SIGBUS;
-	zap_vma_ptes(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
 	xpmem_count_inc(XPMEM_CNT_MKWRITES);
-	return VM_FAULT_NOPAGE;
+	/* before the resolve's sequence is read: this zap may bump it */
+	zap_vma_ptes(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
+	ret = xpmem_fault_in(vmf, true);
+	if (ret == VM_FAULT_RETRY) {
+		xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
+		return VM_FAULT_NOPAGE;
+	}
+	/* Never 0 nor RETRY: the PTE is ours, not the core's to upgrade. */
+	return ret & VM_FAULT_ERROR ? ret : VM_FAULT_NOPAGE;
 }

@@ -14,6 +14,13 @@
  * Cases: A wrote its buffer and C lives (COW-shared anonymous pages);
  * A only read it (the zero page); A wrote it and C has already exited
  * (A's PTE still read-only, the page no longer shared).
+ *
+ * Each case is written three ways: plain stores; a locked read-modify-
+ * write (__atomic_fetch_add, `lock add` on x86); an unlocked memory-operand
+ * add (`addq reg, mem` on x86, a volatile increment elsewhere).  A
+ * read-modify-write instruction may fault as a read first: the old kernel
+ * zapped the read-only PTE on the write fault (->pfn_mkwrite), the read
+ * fault mapped the still COW-shared page read-only again, and so on.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,8 +33,8 @@
 #define OLD		0xc0c
 #define BPAT		0xb0b
 #define WRITE_MS	3000
-#define MAX_FAULTS	16		/* for one read and one write */
-#define MAX_MKWRITES	4
+#define MAX_FAULTS	4		/* for one write: 0 or 1 expected */
+#define MAX_MKWRITES	2
 
 enum { WROTE_CHILD_LIVES, READ_ZERO_PAGE, WROTE_CHILD_EXITED, THP_WROTE,
        THP_READ, THP_PTES, THP_READ_PTES, NCASES };
@@ -53,14 +60,41 @@ static int is_thp_case(int c)
 	       c == THP_READ_PTES;
 }
 
+enum { W_STORE, W_LOCK_ADD, W_ADD_MEM, NWAYS };
+
+static const char *way_name[NWAYS] = {
+	"plain stores", "locked add (RMW)", "add to memory (RMW)",
+};
+
 static size_t len;
+static int way;				/* how B writes page K */
+static uint64_t word0;			/* what B read at page K, offset 0 */
 static char *cow_buf;			/* A's buffer */
 static char *page_k;			/* B's view of page K */
 static atomic_int written;
 
+/* A read-modify-write that turns word 0 of page K into B's pattern */
+static void rmw_word0(void)
+{
+	uint64_t *w = (uint64_t *)(void *)page_k;
+	uint64_t d = it_pat(BPAT, 0) - word0;
+
+	if (way == W_LOCK_ADD) {
+		__atomic_fetch_add(w, d, __ATOMIC_SEQ_CST);
+		return;
+	}
+#if defined(__x86_64__)
+	__asm__ volatile("addq %1, %0" : "+m" (*w) : "r" (d) : "cc", "memory");
+#else
+	*(volatile uint64_t *)w += d;
+#endif
+}
+
 static void *writer(void *arg)
 {
 	(void)arg;
+	if (way != W_STORE)
+		rmw_word0();	/* the first access to the page since the read */
 	it_fill(page_k, (size_t)it_page, BPAT);
 	atomic_store(&written, 1);
 	return NULL;
@@ -83,10 +117,11 @@ static void cow_child(int fd, void *arg)
 
 static void peer_b(int fd, void *arg)
 {
-	int c;
+	int r;
 
 	(void)arg;
-	for (c = 0; c < NCASES; c++) {
+	for (r = 0; r < NCASES * NWAYS; r++) {
+		int c = r / NWAYS;
 		xpmem_segid_t segid = (xpmem_segid_t)it_recv(fd);
 		size_t blen = (size_t)it_recv(fd);
 		xpmem_apid_t apid = it_get(segid, XPMEM_RDWR);
@@ -108,7 +143,8 @@ static void peer_b(int fd, void *arg)
 			      it_pat(OLD, K * it_page + 24),
 			      "B reads A's data");
 		sink = ((volatile uint64_t *)page_k)[0];
-		(void)sink;
+		word0 = sink;
+		way = r % NWAYS;
 		f0 = it_counter("faults");
 		m0 = it_counter("mkwrites");
 		atomic_store(&written, 0);
@@ -119,17 +155,18 @@ static void peer_b(int fd, void *arg)
 		}
 		f1 = it_counter("faults");
 		m1 = it_counter("mkwrites");
-		NOTE("%s: B's write %s after %llu ms: faults +%lld, "
-		     "mkwrites +%lld", case_name[c],
+		NOTE("%s, %s: B's write %s after %llu ms: faults +%lld, "
+		     "mkwrites +%lld", case_name[c], way_name[way],
 		     atomic_load(&written) ? "done" : "NOT done",
 		     (unsigned long long)waited, f1 - f0, m1 - m0);
 		/* a stuck writer is killed with us: exit_group */
-		CHECK(atomic_load(&written), "%s: B's write to a page it had "
-		      "read did not complete in %d ms", case_name[c], WRITE_MS);
+		CHECK(atomic_load(&written), "%s, %s: B's write to a page it "
+		      "had read did not complete in %d ms", case_name[c],
+		      way_name[way], WRITE_MS);
 		pthread_join(t, NULL);
 		CHECK(f1 - f0 <= MAX_FAULTS && m1 - m0 <= MAX_MKWRITES,
-		      "%s: one write took %lld faults and %lld mkwrites",
-		      case_name[c], f1 - f0, m1 - m0);
+		      "%s, %s: one write took %lld faults and %lld mkwrites",
+		      case_name[c], way_name[way], f1 - f0, m1 - m0);
 		CHECK_PATTERN(page_k, (size_t)it_page, BPAT, "B's own write");
 		it_send(fd, 1);
 		it_expect(fd, 2);
@@ -142,11 +179,12 @@ static void peer_b(int fd, void *arg)
 int main(void)
 {
 	struct it_peer b, c;
-	int k;
+	int r;
 
 	it_init("cow_write");
 	b = it_spawn(peer_b, NULL);
-	for (k = 0; k < NCASES; k++) {
+	for (r = 0; r < NCASES * NWAYS; r++) {
+		int k = r / NWAYS;
 		xpmem_segid_t segid;
 		char *want;
 		size_t i;
@@ -192,8 +230,9 @@ int main(void)
 		it_fill(want + K * it_page, (size_t)it_page, BPAT);
 		for (i = 0; i < len; i += (size_t)it_page)
 			CHECK(memcmp(cow_buf + i, want + i, (size_t)it_page) == 0,
-			      "%s: A's page %zu after B wrote page %d: %s",
-			      case_name[k], i / (size_t)it_page, K,
+			      "%s, %s: A's page %zu after B wrote page %d: %s",
+			      case_name[k], way_name[r % NWAYS],
+			      i / (size_t)it_page, K,
 			      i == K * (size_t)it_page ? "B's write is missing"
 						       : "changed");
 		munmap(want, len);
