@@ -735,6 +735,9 @@ static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 	memzero_explicit(&acc, sizeof(acc));
 	if (ret) {
 		pr_notice("xpmem: node %u: accept failed (%d)\n", node, ret);
+		spin_lock(&peer->lock);
+		xpmem_conn_unpend_locked(conn);	/* not a handshake failure */
+		spin_unlock(&peer->lock);
 		xpmem_reject(id, node, XPMEM_REJ_NOMEM);
 		xpmem_conn_lost(conn, ret, "accept failed");
 	}
