@@ -60,7 +60,7 @@ expect_fail "set as non-root" "Operation not permitted" \
 expect_fail "set-key as non-root" "Operation not permitted" \
 	"${NOBODY[@]}" "$T" set-key --key "$XPMEM_CLUSTER_KEY"
 # The run's cluster key (tests/vm/run-vm); another one for the key cases.
-(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' && echo) > /tmp/wrong.key
+(umask 077 && { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; } > /tmp/wrong.key)
 "$T" set-key --key "$XPMEM_CLUSTER_KEY" && ok "link key set" || bad "set-key"
 if "$T" set --id "$ME" --addr "$MYADDR" && "$T" add-peer --id "$OTHER" --addr "$OTHERADDR"; then
 	ok "set node $ME, peer $OTHER"
