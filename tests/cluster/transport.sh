@@ -57,10 +57,11 @@ field() { peers_line | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) pr
 # --- configuration -------------------------------------------------------
 expect_fail "set as non-root" "Operation not permitted" \
 	"${NOBODY[@]}" "$T" set --id "$ME" --addr "$MYADDR"
-expect_fail "set-key as non-root" "Operation not permitted" \
-	"${NOBODY[@]}" "$T" set-key --key "$XPMEM_CLUSTER_KEY"
 # The run's cluster key (tests/vm/run-vm); another one for the key cases.
 (umask 077 && { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; } > /tmp/wrong.key)
+install -m 0600 -o 65534 -g 65534 /tmp/wrong.key /tmp/nobody.key
+expect_fail "set-key as non-root" "Operation not permitted" \
+	"${NOBODY[@]}" "$T" set-key --key /tmp/nobody.key
 "$T" set-key --key "$XPMEM_CLUSTER_KEY" && ok "link key set" || bad "set-key"
 if "$T" set --id "$ME" --addr "$MYADDR" && "$T" add-peer --id "$OTHER" --addr "$OTHERADDR"; then
 	ok "set node $ME, peer $OTHER"
