@@ -69,6 +69,26 @@ static void xpmem_count_auth_failure(struct xpmem_peer *peer, const char *why)
 }
 
 /*
+ * Ends the passive @conn if it is still pending.  Taking it off the list
+ * under peer->lock decides it against xpmem_conn_accepted(): a connection
+ * that got up is never torn down from here.
+ */
+static void xpmem_pending_drop(struct xpmem_conn *conn, const char *why)
+{
+	struct xpmem_peer *peer = conn->peer;
+	bool pending;
+
+	spin_lock(&peer->lock);
+	pending = xpmem_conn_unpend_locked(conn);
+	spin_unlock(&peer->lock);
+	if (!pending)
+		return;
+	if (!xpmem_conn_dead(conn))
+		xpmem_count_auth_failure(peer, why);
+	xpmem_conn_kill(conn);
+}
+
+/*
  * The handshake of @conn failed (bad MAC, wrong first message, no AUTH
  * in time): the connection goes, counted; nothing else is touched.
  */
@@ -76,9 +96,11 @@ void xpmem_conn_auth_failed(struct xpmem_conn *conn, const char *why)
 {
 	if (xpmem_conn_dead(conn))
 		return;
-	if (conn->active)
-		xpmem_count_auth_failure(conn->peer, why);
-	/* A passive one is counted in xpmem_conn_lost(). */
+	if (!conn->active) {
+		xpmem_pending_drop(conn, why);
+		return;
+	}
+	xpmem_count_auth_failure(conn->peer, why);
 	xpmem_conn_lost(conn, -EKEYREJECTED, why);
 }
 
@@ -87,8 +109,7 @@ static void xpmem_conn_auth_timeout(struct work_struct *work)
 	struct xpmem_conn *conn = container_of(to_delayed_work(work),
 					       struct xpmem_conn, auth_work);
 
-	if (!READ_ONCE(conn->authed))
-		xpmem_conn_auth_failed(conn, "no AUTH within net_timeout_ms");
+	xpmem_pending_drop(conn, "no AUTH within net_timeout_ms");
 	xpmem_conn_put(conn);
 }
 
@@ -712,12 +733,15 @@ static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 		/* The oldest goes: nobody can hold the slots. */
 		drop = list_first_entry(&peer->pending, struct xpmem_conn,
 					pending_link);
+		xpmem_conn_unpend_locked(drop);
 		kref_get(&drop->kref);
 	}
 	spin_unlock(&peer->lock);
 	if (drop) {
-		xpmem_conn_lost(drop, -EKEYREJECTED,
-				"too many unauthenticated connections");
+		if (!xpmem_conn_dead(drop))
+			xpmem_count_auth_failure(peer,
+						 "too many unauthenticated connections");
+		xpmem_conn_kill(drop);
 		xpmem_conn_put(drop);
 	}
 	id->context = conn;
