@@ -44,12 +44,12 @@ static void key_not_in_proc(const __u8 *key)
 	};
 	static char buf[1 << 16];
 	char hex[2 * XPMEM_LINK_KEY_LEN + 1];
-	size_t i, n;
+	size_t i;
 
 	for (i = 0; i < XPMEM_LINK_KEY_LEN; i++)
 		sprintf(hex + 2 * i, "%02x", key[i]);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		n = slurp(files[i], buf, sizeof(buf));
+		size_t n = slurp(files[i], buf, sizeof(buf));
 		CHECK(!memmem(buf, n, key, 8) && !memmem(buf, n, hex, 16),
 		      "the key shows in %s", files[i]);
 	}
