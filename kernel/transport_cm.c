@@ -470,6 +470,7 @@ static int xpmem_cm_established(struct xpmem_conn *conn,
 	spin_unlock(&peer->lock);
 	spin_lock(&conn->lock);
 	conn->credits = min_t(int, le16_to_cpu(cd->ring), XPMEM_NET_RING);
+	conn->credit_max = conn->credits;
 	spin_unlock(&conn->lock);
 	WRITE_ONCE(conn->authed, true);
 	ret = xpmem_conn_send(conn, XPMEM_WIRE_AUTH, 0, 0, mac, sizeof(mac),
@@ -705,6 +706,7 @@ static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 	conn->remote_gen = gen;
 	conn->remote_inc = inc;
 	conn->credits = min_t(int, le16_to_cpu(cd->ring), XPMEM_NET_RING);
+	conn->credit_max = conn->credits;
 	conn->gen = atomic64_inc_return(&xpmem_net.gen);
 	xpmem_fill_conn_data(&acc.cd, node, conn->gen, 0);
 	ret = xpmem_auth_mac(k, XPMEM_AUTH_PASSIVE, cd, &acc.cd, acc.mac);

@@ -459,6 +459,26 @@ static void xpmem_complete_call(struct xpmem_conn *conn,
 }
 
 /*
+ * Takes the credits a message returns.  The peer can return at most what
+ * our sends used (credit_max - credits): more is a broken peer, and
+ * believing it would let us overrun its receive ring (and overflow the
+ * count).  Returns false, taking nothing, for such a message.
+ */
+static bool xpmem_take_credits(struct xpmem_conn *conn,
+			       const struct xpmem_wire_hdr *hdr)
+{
+	int n = le16_to_cpu(hdr->credits);
+	bool ok;
+
+	spin_lock(&conn->lock);
+	ok = n <= conn->credit_max - conn->credits;
+	if (ok)
+		conn->credits += n;
+	spin_unlock(&conn->lock);
+	return ok;
+}
+
+/*
  * The first message on a connection whose peer has not proved the key:
  * on the passive side it must be a valid AUTH, which admits the
  * connection; anything else (and anything on an active connection before
@@ -476,9 +496,10 @@ static void xpmem_auth_rx(struct xpmem_conn *conn, struct xpmem_rxbuf *rx,
 		xpmem_conn_auth_failed(conn, "bad MAC in AUTH");
 		return;
 	}
-	spin_lock(&conn->lock);
-	conn->credits += le16_to_cpu(hdr->credits);
-	spin_unlock(&conn->lock);
+	if (!xpmem_take_credits(conn, hdr)) {
+		xpmem_conn_auth_failed(conn, "AUTH returns credits never used");
+		return;
+	}
 	atomic64_inc(&conn->peer->rx_msgs);
 	atomic64_add(len, &conn->peer->rx_bytes);
 	xpmem_conn_accepted(conn);
@@ -513,6 +534,8 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 	if (len >= 0 && le16_to_cpu(hdr->type) == XPMEM_WIRE_AUTH)
 		len = -EPROTO;		/* only the first message */
+	if (len >= 0 && !xpmem_take_credits(conn, hdr))
+		len = -EPROTO;
 	if (len < 0) {
 		atomic_inc(&peer->malformed);
 		pr_notice_ratelimited("xpmem: node %u: malformed message dropped (%u bytes)\n",
@@ -523,9 +546,6 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	/* A message from the peer proves the connection is established. */
 	if (READ_ONCE(conn->state) == XPMEM_CONN_CONNECTING)
 		xpmem_conn_set_up(conn);
-	spin_lock(&conn->lock);
-	conn->credits += le16_to_cpu(hdr->credits);
-	spin_unlock(&conn->lock);
 	wake_up_all(&conn->wq);
 	atomic64_inc(&peer->rx_msgs);
 	atomic64_add(len, &peer->rx_bytes);

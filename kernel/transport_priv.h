@@ -161,6 +161,7 @@ struct xpmem_conn {
 	enum xpmem_conn_state state;
 	bool was_up;			/* losing it fences the peer */
 	int credits;			/* sends the peer can receive */
+	int credit_max;			/* its ring: credits never exceed it */
 	int to_return;			/* reposts not yet reported */
 	struct list_head tx_free;
 	int tx_held;			/* taken by senders, not yet posted */
