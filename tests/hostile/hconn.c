@@ -360,10 +360,9 @@ int h_progress(struct hconn *hc, int ms)
 		h_cm_events(hc);
 		if (hc->dead)
 			return 1;
-		if (now_ms() >= deadline)
+		/* some work done: the caller looks at what changed */
+		if (n > 0 || now_ms() >= deadline)
 			return 0;
-		if (n > 0)
-			continue;
 		if (ibv_req_notify_cq(hc->cq, 0))
 			return hc->dead;
 		n = ibv_poll_cq(hc->cq, 16, wc);
@@ -371,7 +370,7 @@ int h_progress(struct hconn *hc, int ms)
 			h_wc(hc, &wc[i]);
 		if (n > 0) {
 			h_maybe_credit(hc);
-			continue;
+			return hc->dead;
 		}
 		{
 			struct pollfd pfd[2] = {

@@ -155,7 +155,10 @@ void h_ident_default(struct h_ident *id, int version, uint16_t src,
 enum h_result h_connect(struct hconn *hc, const struct h_opts *o);
 void h_close(struct hconn *hc);
 
-/* Processes completions and CM events for at most @ms; 1 if dead. */
+/*
+ * Processes completions and CM events: returns once something was done,
+ * or after @ms; 1 if the connection is dead.
+ */
 int h_progress(struct hconn *hc, int ms);
 
 /*

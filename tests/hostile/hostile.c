@@ -24,6 +24,8 @@
  *         --node1 IP --me IP --alt IP   addresses (10.77.0.1/.2/.3)
  *         --test-node N            the test peer's id at node 1 (3)
  *         --fuzz N --seed S --fuzz-start I   mutated messages
+ *   hostile setkey KEY_FILE
+ *       sets the link key derived from the cluster key (root).
  *   hostile final AGENT_IP PORT STATUS_FILE
  *       node 2, after the genuine loop stopped: the genuine attacher's
  *       result, one more genuine attach, node 1's gauges and kernel log.
@@ -46,7 +48,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
 #include <xpmem.h>
+#include <xpmem_uapi.h>
 
 #include "../common/line_sock.h"
 #include "hconn.h"
@@ -535,7 +539,6 @@ struct ctx {
 	uint64_t canary, test, genuine;
 	uint64_t node2_inc;
 	uint64_t fuzz, seed, fuzz_start;
-	int peer2_fences;
 };
 
 static void h_opts_init(const struct ctx *c, struct h_opts *o, uint16_t src,
@@ -552,18 +555,43 @@ static void h_opts_init(const struct ctx *c, struct h_opts *o, uint16_t src,
 	o->timeout_ms = 3000;
 }
 
-/* The genuine connection: node 2 up at node 1, never fenced. */
-static int genuine_ok(const struct ctx *c, char *why, size_t max)
+/* What a case must not change: node 2's fences, the canary. */
+struct base {
+	long long fences;
+	int canary;
+};
+
+static void base_take(struct base *b)
 {
 	char line[LINE_SOCK_MAX];
-	long long f;
 
 	snprintf(line, sizeof(line), "%s", ask("peer 2"));
-	f = kv(line, "fences");
-	if (strstr(line, "state up") && f == c->peer2_fences)
-		return 1;
-	snprintf(why, max, "genuine connection disturbed: %.300s", line);
-	return 0;
+	b->fences = kv(line, "fences");
+	b->canary = !strncmp(ask("sums"), "1 ", 2);
+}
+
+/*
+ * The genuine connection (node 2 up at node 1, not fenced since @b) and
+ * the canary (not changed since @b); appends what is wrong to @why.
+ */
+static int base_ok(const struct base *b, char *why, size_t max)
+{
+	char line[LINE_SOCK_MAX];
+	size_t n = strlen(why);
+	int ok = 1;
+
+	snprintf(line, sizeof(line), "%s", ask("peer 2"));
+	if (!strstr(line, "state up") || kv(line, "fences") != b->fences) {
+		ok = 0;
+		snprintf(why + n, max - n, "; GENUINE CONNECTION DISTURBED: %.300s",
+			 line);
+		n = strlen(why);
+	}
+	if (b->canary && strncmp(ask("sums"), "1 ", 2)) {
+		ok = 0;
+		snprintf(why + n, max - n, "; CANARY CHANGED");
+	}
+	return ok;
 }
 
 static void put_get(uint8_t *p, uint64_t segid, uint32_t flags, uint32_t uid,
@@ -689,8 +717,10 @@ static void conn_attack(const struct ctx *c, const struct conn_case *k)
 	enum h_result r;
 	long long before = ask_ll("refusals"), after, t0;
 	char why[600] = "", name[96];
+	struct base b;
 	int ok = 1;
 
+	base_take(&b);
 	snprintf(name, sizeof(name), "%s-%s",
 		 c->who == AS_UNPRIV ? "unpriv" : c->who == AS_NOKEY ?
 		 "nokey" : "keyed", k->name);
@@ -758,12 +788,7 @@ static void conn_attack(const struct ctx *c, const struct conn_case *k)
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 			 "; not counted");
 	}
-	if (strncmp(ask("sums"), "1 ", 2)) {
-		ok = 0;
-		snprintf(why + strlen(why), sizeof(why) - strlen(why),
-			 "; CANARY CHANGED");
-	}
-	if (!genuine_ok(c, why + strlen(why), sizeof(why) - strlen(why)))
+	if (!base_ok(&b, why, sizeof(why)))
 		ok = 0;
 	result(ok, name, "%s", why);
 }
@@ -902,7 +927,9 @@ static void replay_attacks(const struct ctx *c, struct sess *s)
 		return;
 	for (variant = 0; variant < 2; variant++) {
 		long long before = ask_ll("refusals");
-		h_opts_init(c, &o, c->test_node, c->me);
+		struct base b;
+
+		base_take(&b);		h_opts_init(c, &o, c->test_node, c->me);
 		o.link_key = NULL;
 		o.auth = H_AUTH_GIVEN;
 		memcpy(o.auth_payload, mac, 32);
@@ -933,7 +960,7 @@ static void replay_attacks(const struct ctx *c, struct sess *s)
 			ok = 0;
 			strcat(why, "; not counted");
 		}
-		if (!genuine_ok(c, why + strlen(why), sizeof(why) - strlen(why)))
+		if (!base_ok(&b, why, sizeof(why)))
 			ok = 0;
 		result(ok, variant ? "keyed-replay-auth" : "keyed-replay-req-and-auth",
 		       "%s", why);
@@ -979,14 +1006,17 @@ static void run_dcase(const struct ctx *c, struct sess *s,
 	long long mal0;
 	size_t len = H_HDR_LEN + d->len;
 	uint64_t seq;
-	int ok = 1, fill = 1;
+	int ok = 1, fill = d->ex != EX_DROPPED;	/* a dropped message's
+						 * credits are lost */
 	char pl[LINE_SOCK_MAX];
+	struct base b;
 
 	snprintf(name, sizeof(name), "peer-%s", d->name);
 	if (s->hc.dead && sess_open(c, s, why, sizeof(why))) {
 		result(0, name, "%s", why);
 		return;
 	}
+	base_take(&b);
 	snprintf(sum0, sizeof(sum0), "%s", test_sum());
 	snprintf(pl, sizeof(pl), "%s", ask("peer %u", c->test_node));
 	mal0 = kv(pl, "malformed");
@@ -1045,20 +1075,20 @@ static void run_dcase(const struct ctx *c, struct sess *s,
 				 "answered with %u bytes, status %d, then dropped",
 				 r->len, status_of(r));
 		}
+	} else if (d->hdr_mut == 8) {
+		long long cr = kv(pl, "credits");
+
+		ok = cr <= H_RING;
+		snprintf(why, sizeof(why),
+			 ok ? "credits at node 1: %lld" :
+			 "ACCEPTED: node 1 now believes it may send %lld messages (ring %d)",
+			 cr, H_RING);
 	} else if (d->ex == EX_DROPPED) {
 		if (r) {
 			ok = 0;
 			snprintf(why, sizeof(why),
 				 "ACCEPTED: answered, status %d, %u bytes",
 				 status_of(r), r->len);
-		} else if (d->hdr_mut == 8) {
-			long long cr = kv(pl, "credits");
-
-			ok = cr <= H_RING;
-			snprintf(why, sizeof(why),
-				 ok ? "credits at node 1: %lld" :
-				 "ACCEPTED: node 1 now believes it has %lld credits (ring %d)",
-				 cr, H_RING);
 		} else if (kv(pl, "malformed") <= mal0) {
 			ok = 0;
 			snprintf(why, sizeof(why),
@@ -1095,7 +1125,7 @@ static void run_dcase(const struct ctx *c, struct sess *s,
 				 "; TEST SEGMENT CHANGED");
 		}
 	}
-	if (!genuine_ok(c, why + strlen(why), sizeof(why) - strlen(why)))
+	if (!base_ok(&b, why, sizeof(why)))
 		ok = 0;
 	result(ok, name, "%s", why);
 }
@@ -1594,7 +1624,9 @@ static void fuzz(const struct ctx *c, struct sess *s)
 	long long t0 = ms_now();
 	char why[600] = "", rep[LINE_SOCK_MAX];
 	int ok = 1, n;
+	struct base b;
 
+	base_take(&b);
 	printf("fuzz: seed %#" PRIx64 ", messages %" PRIu64 "..%" PRIu64
 	       " (replay: --seed %#" PRIx64 " --fuzz-start I --fuzz N)\n",
 	       c->seed, c->fuzz_start, end - 1, c->seed);
@@ -1639,13 +1671,13 @@ static void fuzz(const struct ctx *c, struct sess *s)
 					 "kernel report by message %" PRIu64 " (seed %#" PRIx64 "): %.400s",
 					 i, c->seed, rep);
 			}
-			if (strncmp(ask("sums"), "1 ", 2)) {
+			if (b.canary && strncmp(ask("sums"), "1 ", 2)) {
 				ok = 0;
 				snprintf(why, sizeof(why), "CANARY CHANGED by message %" PRIu64, i);
 			}
 		}
 	}
-	if (ok && !genuine_ok(c, why, sizeof(why)))
+	if (ok && !base_ok(&b, why, sizeof(why)))
 		ok = 0;
 	result(ok, "peer-fuzz", "%" PRIu64 " mutated messages in %.1f s, seed %#" PRIx64
 	       ", %" PRIu64 " connection drops, %" PRIu64 " sync pings, %" PRIu64
@@ -1667,7 +1699,6 @@ static int cmd_attack(int argc, char **argv)
 			 .alt = "10.77.0.3", .test_node = 3, .fuzz = 0,
 			 .seed = 0x5eed };
 	const char *key = NULL;
-	char peers[LINE_SOCK_MAX];
 	unsigned long long ids[3];
 	struct sess s;
 	int i;
@@ -1703,6 +1734,8 @@ static int cmd_attack(int argc, char **argv)
 	if (argc - i < 2)
 		return 2;
 	if (!c.proto) {
+		char peers[LINE_SOCK_MAX];
+
 		peers_line("node 1", peers, sizeof(peers));
 		c.proto = strstr(peers, "auth_failures") ? 3 : 2;
 	}
@@ -1727,8 +1760,6 @@ static int cmd_attack(int argc, char **argv)
 	c.test = ids[1];
 	c.genuine = ids[2];
 	c.node2_inc = local_incarnation();
-	snprintf(peers, sizeof(peers), "%s", ask("peer 2"));
-	c.peer2_fences = (int)kv(peers, "fences");
 	printf("attack as %s (uid %d), protocol %d, node 2 incarnation %#" PRIx64
 	       ", canary %llx\n", c.who == AS_UNPRIV ? "unprivileged" :
 	       c.who == AS_NOKEY ? "root without the key" : "the keyed test peer",
@@ -1825,6 +1856,43 @@ static int cmd_final(int argc, char **argv)
 	return nfail ? 1 : 0;
 }
 
+/*
+ * The link key from a cluster key file (handshake.md: HMAC-SHA256 of
+ * "xpmem kernel link key v1"), set with XPMEM_IOC_SET_KEY.  A module
+ * without the ioctl (protocol version 2) is told so: exit status 3.
+ */
+#ifndef XPMEM_IOC_SET_KEY
+struct xpmem_cmd_key {
+	__u32 len;
+	__u32 flags;
+	__u8 key[32];
+};
+#define XPMEM_IOC_SET_KEY _IOW(XPMEM_IOC_MAGIC, 0x14, struct xpmem_cmd_key)
+#endif
+
+static int cmd_setkey(int argc, char **argv)
+{
+	struct xpmem_cmd_key k = { .len = 32 };
+	uint8_t ck[32];
+	int fd, ret;
+
+	if (argc < 1 || h_load_key(argv[0], ck))
+		return 2;
+	h_link_key(ck, k.key);
+	fd = open(XPMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die(XPMEM_DEVICE_PATH);
+	ret = ioctl(fd, XPMEM_IOC_SET_KEY, &k);
+	close(fd);
+	if (ret && errno == ENOTTY) {
+		printf("setkey: the module has no XPMEM_IOC_SET_KEY (protocol 2)\n");
+		return 3;
+	}
+	if (ret)
+		die("XPMEM_IOC_SET_KEY");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1834,6 +1902,8 @@ int main(int argc, char **argv)
 		return cmd_genuine(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "attack"))
 		return cmd_attack(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "setkey"))
+		return cmd_setkey(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "final"))
 		return cmd_final(argc - 2, argv + 2);
 	fprintf(stderr, "usage: hostile agent|genuine|attack|final ... (see the source's header)\n");
