@@ -14,7 +14,7 @@ out=$XPMEM_LOGDIR/bench.jsonl
 emit() { tee -a "$out"; }
 
 other=$((1 - me))
-tools/xpmem-node set --id $((me + 1)) --addr "${addrs[$me]}"
+tools/xpmem-node set --id $((me + 1)) --addr "${addrs[$me]}" --key "$XPMEM_CLUSTER_KEY"
 tools/xpmem-node add-peer --id $((other + 1)) --addr "${addrs[$other]}"
 
 # perftest runs: "lat SIZE ITERS" or "bw SIZE ITERS", each on its own port.

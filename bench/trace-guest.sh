@@ -10,7 +10,7 @@ mode=$1
 addrs=($XPMEM_NODE_ADDRS)
 me=$XPMEM_NODE_INDEX
 other=$((1 - me))
-tools/xpmem-node set --id $((me + 1)) --addr "${addrs[$me]}"
+tools/xpmem-node set --id $((me + 1)) --addr "${addrs[$me]}" --key "$XPMEM_CLUSTER_KEY"
 tools/xpmem-node add-peer --id $((other + 1)) --addr "${addrs[$other]}"
 
 T=/sys/kernel/tracing

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "kernel_if.h"
 #include "xpmem_uapi.h"
 
@@ -254,6 +256,26 @@ int kif_add_peer(int fd, uint32_t node, const struct net_addr *a,
 
 	memcpy(cmd.addr, a->addr, sizeof(cmd.addr));
 	return kif_ioctl(fd, XPMEM_IOC_ADD_PEER, &cmd);
+}
+
+int kif_link_key(const uint8_t cluster[32], uint8_t link[32])
+{
+	return crypto_auth_hmacsha256(link,
+				      (const unsigned char *)KIF_LINK_KEY_LABEL,
+				      strlen(KIF_LINK_KEY_LABEL), cluster) ?
+	       -EINVAL : 0;
+}
+
+int kif_set_key(int fd, const uint8_t cluster[32])
+{
+	struct xpmem_cmd_key cmd = { .len = XPMEM_LINK_KEY_LEN };
+	int ret;
+
+	ret = kif_link_key(cluster, cmd.key);
+	if (!ret)
+		ret = kif_ioctl(fd, XPMEM_IOC_SET_KEY, &cmd);
+	sodium_memzero(&cmd, sizeof(cmd));
+	return ret;
 }
 
 int kif_del_peer(int fd, uint32_t node)

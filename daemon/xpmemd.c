@@ -333,6 +333,13 @@ static int kernel_setup(struct daemon *d, uint64_t now)
 			"/dev/xpmem", strerror(-d->kfd));
 		return EXIT_RUNTIME;
 	}
+	/* First: without it the kernel makes no peer connection. */
+	n = kif_set_key(d->kfd, d->key);
+	if (n) {
+		log_err("setting the kernel's link key: %s", strerror(-n));
+		return EXIT_RUNTIME;
+	}
+	log_info("kernel link key set (derived from the cluster key)");
 	proc_path(d, "peers", path, sizeof(path));
 	text = read_text_file(path, 1 << 22);
 	if (!text) {

@@ -12,8 +12,9 @@
  *   node A:  cross_node owner PORT
  *   node B:  cross_node attach HOST_OF_A PORT
  *
- * Both nodes' kernels must know each other (xpmem-node add-peer, or the
- * xpmemd daemon).  Exit status: 0 success, 1 failure.
+ * Both nodes' kernels must know each other and hold the link key of the
+ * same cluster key (xpmem-node set --key and add-peer, or the xpmemd
+ * daemon).  Exit status: 0 success, 1 failure.
  */
 #include <arpa/inet.h>
 #include <errno.h>

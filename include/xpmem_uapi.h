@@ -106,6 +106,21 @@ struct xpmem_cmd_ping {
 	__u64 rtt_ns;		/* out: round trip time */
 };
 
+/*
+ * The link key (CAP_SYS_ADMIN): 32 bytes that authenticate every
+ * kernel-to-kernel connection (docs/transport.md).  xpmemd derives it
+ * from the cluster key.  It can never be read back; setting it again
+ * replaces it (established connections stay).  len 0 (and a zero key)
+ * clears it.  Without a key no peer connection is made or accepted.
+ */
+#define XPMEM_LINK_KEY_LEN	32
+
+struct xpmem_cmd_key {
+	__u32 len;		/* XPMEM_LINK_KEY_LEN, or 0 to clear */
+	__u32 flags;		/* must be 0 */
+	__u8 key[XPMEM_LINK_KEY_LEN];
+};
+
 /* xpmem_cmd_sync.flags */
 #define XPMEM_UAPI_SYNC_ACQUIRE	0x1
 #define XPMEM_UAPI_SYNC_RELEASE	0x2
@@ -130,6 +145,7 @@ struct xpmem_cmd_sync {
 #define XPMEM_IOC_ADD_PEER	_IOW(XPMEM_IOC_MAGIC, 0x11, struct xpmem_cmd_peer)
 #define XPMEM_IOC_DEL_PEER	_IOW(XPMEM_IOC_MAGIC, 0x12, struct xpmem_cmd_peer)
 #define XPMEM_IOC_PING		_IOWR(XPMEM_IOC_MAGIC, 0x13, struct xpmem_cmd_ping)
+#define XPMEM_IOC_SET_KEY	_IOW(XPMEM_IOC_MAGIC, 0x14, struct xpmem_cmd_key)
 
 /*
  * Admin counters: /proc/xpmem/counters, one "name value" pair per line.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Cluster control ioctls (CAP_SYS_ADMIN): the local node's identity, its
- * peers, and a ping that measures the round trip to a peer.  Every field
+ * peers, the link key that authenticates connections, and a ping that measures the round trip to a peer.  Every field
  * is checked here; the transport (transport.c) applies them.
  */
 #include <linux/capability.h>
@@ -10,6 +10,7 @@
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/socket.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "xpmem_internal.h"
@@ -128,6 +129,27 @@ out:
 	return ret;
 }
 
+/* The link key; the copy on the stack is wiped whatever happens. */
+static long xpmem_ioctl_set_key(void __user *arg)
+{
+	struct xpmem_cmd_key cmd;
+	long ret;
+
+	if (copy_from_user(&cmd, arg, sizeof(cmd))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (cmd.flags || (cmd.len && cmd.len != XPMEM_LINK_KEY_LEN) ||
+	    (!cmd.len && memchr_inv(cmd.key, 0, sizeof(cmd.key)))) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = xpmem_net_set_key(cmd.len ? cmd.key : NULL);
+out:
+	memzero_explicit(&cmd, sizeof(cmd));
+	return ret;
+}
+
 long xpmem_ioctl_control(unsigned int cmd, void __user *arg)
 {
 	if (!capable(CAP_SYS_ADMIN))
@@ -141,6 +163,8 @@ long xpmem_ioctl_control(unsigned int cmd, void __user *arg)
 		return xpmem_ioctl_del_peer(arg);
 	case XPMEM_IOC_PING:
 		return xpmem_ioctl_ping(arg);
+	case XPMEM_IOC_SET_KEY:
+		return xpmem_ioctl_set_key(arg);
 	default:
 		return -ENOTTY;
 	}

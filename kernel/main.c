@@ -69,6 +69,7 @@ static long xpmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case XPMEM_IOC_ADD_PEER:
 	case XPMEM_IOC_DEL_PEER:
 	case XPMEM_IOC_PING:
+	case XPMEM_IOC_SET_KEY:
 		return xpmem_ioctl_control(cmd, uarg);
 	default:
 		return -ENOTTY;

@@ -185,8 +185,12 @@ static void xpmem_peer_connect_work(struct work_struct *work)
 	xpmem_peer_put(peer);
 }
 
-/* Connection attempt settled: up, failed, or peer removed. */
-static bool xpmem_peer_settled(struct xpmem_peer *peer)
+/*
+ * Connection attempt settled: up, failed, or peer removed.  With
+ * @pending, also wait while the peer's own connection is being
+ * authenticated.
+ */
+static bool xpmem_peer_settled(struct xpmem_peer *peer, bool pending)
 {
 	struct xpmem_conn *conn;
 	bool done;
@@ -195,7 +199,7 @@ static bool xpmem_peer_settled(struct xpmem_peer *peer)
 	conn = peer->conn;
 	done = peer->removed ||
 	       (conn && READ_ONCE(conn->state) == XPMEM_CONN_UP) ||
-	       (!conn && !peer->connecting);
+	       (!conn && !peer->connecting && !(pending && peer->npending));
 	spin_unlock(&peer->lock);
 	return done;
 }
@@ -207,7 +211,9 @@ static bool xpmem_peer_settled(struct xpmem_peer *peer)
 static int xpmem_peer_connect(struct xpmem_peer *peer, unsigned long deadline,
 			      struct xpmem_conn **connp)
 {
+	unsigned long pend_until = jiffies + xpmem_net_timeout() / 4;
 	struct xpmem_conn *conn;
+	bool pending = false;
 	long left, t;
 	int err;
 
@@ -224,7 +230,13 @@ static int xpmem_peer_connect(struct xpmem_peer *peer, unsigned long deadline,
 			*connp = conn;
 			return 0;
 		}
-		if (!conn && !peer->connecting) {
+		/*
+		 * The peer's connection that waits for its AUTH will do,
+		 * unless an impostor's: wait for it, but only so long.
+		 */
+		pending = !conn && !peer->connecting && peer->npending &&
+			  time_before(jiffies, pend_until);
+		if (!conn && !peer->connecting && !pending) {
 			peer->connecting = true;
 			peer->conn_err = 0;
 			kref_get(&peer->kref);
@@ -236,12 +248,17 @@ static int xpmem_peer_connect(struct xpmem_peer *peer, unsigned long deadline,
 		left = (long)(deadline - jiffies);
 		if (left <= 0)
 			return -ETIMEDOUT;
+		if (pending)
+			left = min(left, max((long)(pend_until - jiffies), 1L));
 		t = wait_event_killable_timeout(peer->wq,
-						xpmem_peer_settled(peer), left);
+						xpmem_peer_settled(peer, pending),
+						left);
 		if (t < 0)
 			return -EINTR;
-		if (t == 0)
+		if (t == 0 && !pending)
 			return -ETIMEDOUT;
+		if (pending)
+			continue;
 
 		spin_lock(&peer->lock);
 		conn = peer->conn;
@@ -381,7 +398,7 @@ static bool xpmem_any_conn(void)
 	lockdep_assert_held(&xpmem_net.cfg_mutex);
 	xa_for_each(&xpmem_net.peers, i, peer) {
 		spin_lock(&peer->lock);
-		busy |= peer->conn || peer->connecting;
+		busy |= peer->conn || peer->connecting || peer->npending;
 		spin_unlock(&peer->lock);
 	}
 	return busy;
@@ -459,6 +476,7 @@ int xpmem_net_add_peer(const struct xpmem_cmd_peer *cmd)
 	peer->incarnation = cmd->incarnation;
 	spin_lock_init(&peer->lock);
 	INIT_LIST_HEAD(&peer->calls);
+	INIT_LIST_HEAD(&peer->pending);
 	init_waitqueue_head(&peer->wq);
 	INIT_WORK(&peer->connect_work, xpmem_peer_connect_work);
 	INIT_WORK(&peer->fence_work, xpmem_peer_fence_work);
@@ -480,11 +498,23 @@ int xpmem_net_add_peer(const struct xpmem_cmd_peer *cmd)
 /* Removes @peer from the table: fenced, its connection torn down. */
 static void xpmem_peer_remove(struct xpmem_peer *peer)
 {
-	struct xpmem_conn *old;
+	struct xpmem_conn *old, *p;
 
 	spin_lock(&peer->lock);
 	peer->removed = true;
 	old = xpmem_peer_fence_locked(peer);
+	/* Unauthenticated connections just go. */
+	while (!list_empty(&peer->pending)) {
+		p = list_first_entry(&peer->pending, struct xpmem_conn,
+				     pending_link);
+		list_del_init(&p->pending_link);
+		peer->npending--;
+		kref_get(&p->kref);
+		spin_unlock(&peer->lock);
+		xpmem_conn_kill(p);
+		xpmem_conn_put(p);
+		spin_lock(&peer->lock);
+	}
 	spin_unlock(&peer->lock);
 	xpmem_peer_fence_finish(peer, old, "removed from the peer table");
 	xpmem_peer_put(peer);
@@ -564,6 +594,7 @@ void xpmem_net_exit(void)
 	flush_workqueue(xpmem_net.wq);
 	wait_event(xpmem_net.conns_wq, xpmem_no_conns());
 	xpmem_net_proc_exit();
+	xpmem_key_exit();
 	destroy_workqueue(xpmem_net.td_wq);
 	destroy_workqueue(xpmem_net.wq);
 	xa_destroy(&xpmem_net.peers);

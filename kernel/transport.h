@@ -56,6 +56,7 @@ void xpmem_net_exit(void);
 int xpmem_net_set_local(const struct xpmem_cmd_node *node);
 int xpmem_net_add_peer(const struct xpmem_cmd_peer *peer);
 int xpmem_net_del_peer(u32 node_id);
+int xpmem_net_set_key(const u8 *key);	/* XPMEM_LINK_KEY_LEN; NULL clears */
 u16 xpmem_net_local_node(void);		/* 0 = single-node mode */
 
 void xpmem_net_register(enum xpmem_msg_type type, xpmem_net_handler_t fn);
@@ -67,7 +68,8 @@ void xpmem_net_set_fence_cb(void (*cb)(u16 node));
  * length stored in @reply_len.  Returns 0, -EHOSTDOWN (peer fenced or
  * unknown), -ETIMEDOUT (then the peer has been fenced), -EINTR (fatal
  * signal), -EMSGSIZE, -ENOMEM; also -ECONNREFUSED (the peer refused our
- * connection), -EHOSTUNREACH or -ECONNRESET (connecting failed) and
+ * connection), -ENOKEY (no link key set here), -EKEYREJECTED (the peer
+ * failed the handshake: another key), -EHOSTUNREACH or -ECONNRESET (connecting failed) and
  * -EOPNOTSUPP (no handler for @type at the peer).  Allocates nothing and
  * takes no mutex: MMU notifier callbacks may call it.  The fence
  * callback runs asynchronously, on the transport's workqueue.

@@ -33,8 +33,10 @@
  * made again (measured: after a peer was removed during a link flap,
  * every later connect timed out while sends still left the node).
  */
+#include <crypto/algapi.h>
 #include <linux/inet.h>
 #include <linux/in6.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <net/ipv6.h>
 #include <rdma/ib_cm.h>
@@ -42,6 +44,53 @@
 #include "transport_priv.h"
 
 static int xpmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev);
+
+static_assert(sizeof(struct xpmem_wire_conn) == 48);
+static_assert(sizeof(struct xpmem_wire_accept) == 80);
+
+/* Takes @conn off its peer's pending list; peer->lock held. */
+static bool xpmem_conn_unpend_locked(struct xpmem_conn *conn)
+{
+	lockdep_assert_held(&conn->peer->lock);
+	if (list_empty(&conn->pending_link))
+		return false;
+	list_del_init(&conn->pending_link);
+	conn->peer->npending--;
+	return true;
+}
+
+/* Counts and logs (rate limited) a handshake that failed. */
+static void xpmem_count_auth_failure(struct xpmem_peer *peer, const char *why)
+{
+	atomic_inc(&peer->auth_failures);
+	atomic_inc(&xpmem_net.auth_failures);
+	pr_notice_ratelimited("xpmem: node %u: connection not authenticated: %s\n",
+			      peer->node, why);
+}
+
+/*
+ * The handshake of @conn failed (bad MAC, wrong first message, no AUTH
+ * in time): the connection goes, counted; nothing else is touched.
+ */
+void xpmem_conn_auth_failed(struct xpmem_conn *conn, const char *why)
+{
+	if (xpmem_conn_dead(conn))
+		return;
+	if (conn->active)
+		xpmem_count_auth_failure(conn->peer, why);
+	/* A passive one is counted in xpmem_conn_lost(). */
+	xpmem_conn_lost(conn, -EKEYREJECTED, why);
+}
+
+static void xpmem_conn_auth_timeout(struct work_struct *work)
+{
+	struct xpmem_conn *conn = container_of(to_delayed_work(work),
+					       struct xpmem_conn, auth_work);
+
+	if (!READ_ONCE(conn->authed))
+		xpmem_conn_auth_failed(conn, "no AUTH within net_timeout_ms");
+	xpmem_conn_put(conn);
+}
 
 static void xpmem_conn_release(struct kref *kref)
 {
@@ -102,6 +151,11 @@ static void xpmem_conn_destroy_work(struct work_struct *work)
 	struct rdma_cm_id *id = conn->cm_id;
 
 	might_sleep();
+	if (cancel_delayed_work(&conn->auth_work))
+		xpmem_conn_put(conn);
+	spin_lock(&conn->peer->lock);
+	xpmem_conn_unpend_locked(conn);
+	spin_unlock(&conn->peer->lock);
 	if (id) {
 		/* No cm handler runs meanwhile; later ones see DEAD. */
 		rdma_lock_handler(id);
@@ -150,6 +204,8 @@ static struct xpmem_conn *xpmem_conn_alloc(struct xpmem_peer *peer,
 	spin_lock_init(&conn->lock);
 	conn->state = XPMEM_CONN_CONNECTING;
 	INIT_LIST_HEAD(&conn->tx_free);
+	INIT_LIST_HEAD(&conn->pending_link);
+	INIT_DELAYED_WORK(&conn->auth_work, xpmem_conn_auth_timeout);
 	init_waitqueue_head(&conn->wq);
 	INIT_WORK(&conn->fail_work, xpmem_conn_fail_work);
 	INIT_WORK(&conn->destroy_work, xpmem_conn_destroy_work);
@@ -185,10 +241,15 @@ void xpmem_conn_kill(struct xpmem_conn *conn)
 void xpmem_conn_lost(struct xpmem_conn *conn, int err, const char *why)
 {
 	struct xpmem_peer *peer = conn->peer;
+	bool pending;
 
 	spin_lock(&peer->lock);
 	if (peer->conn != conn) {
+		/* Pending: the peer never proved the key.  Nothing else. */
+		pending = xpmem_conn_unpend_locked(conn);
 		spin_unlock(&peer->lock);
+		if (pending && !xpmem_conn_dead(conn))
+			xpmem_count_auth_failure(peer, why);
 		xpmem_conn_kill(conn);
 		return;
 	}
@@ -288,14 +349,16 @@ static void xpmem_fill_conn_data(struct xpmem_wire_conn *cd, u16 dst,
 	cd->reason = cpu_to_le32(reason);
 	cd->incarnation = cpu_to_le64(inc);
 	cd->gen = cpu_to_le64(gen);
+	if (!reason)
+		get_random_bytes(cd->nonce, sizeof(cd->nonce));
 }
 
-static void xpmem_conn_param(struct rdma_conn_param *param,
-			     const struct xpmem_wire_conn *cd)
+static void xpmem_conn_param(struct rdma_conn_param *param, const void *data,
+			     u8 len)
 {
 	memset(param, 0, sizeof(*param));
-	param->private_data = cd;
-	param->private_data_len = sizeof(*cd);
+	param->private_data = data;
+	param->private_data_len = len;
 	param->retry_count = 7;
 	param->rnr_retry_count = 7;
 }
@@ -310,7 +373,8 @@ static int xpmem_cm_route_resolved(struct xpmem_conn *conn)
 	if (ret)
 		return ret;
 	xpmem_fill_conn_data(&cd, conn->peer->node, conn->gen, 0);
-	xpmem_conn_param(&param, &cd);
+	memcpy(&conn->req, &cd, sizeof(cd));	/* for the MACs */
+	xpmem_conn_param(&param, &cd, sizeof(cd));
 	conn->connected = true;
 	return rdma_connect_locked(conn->cm_id, &param);
 }
@@ -337,28 +401,61 @@ xpmem_check_conn_data(struct xpmem_peer *peer, const void *data, u8 len)
 	return XPMEM_REJ_NONE;
 }
 
+/*
+ * The active side's half of the handshake: checks mac_p of the accept,
+ * sends AUTH (its first message) and only then counts as up.  The passive
+ * side waits for that AUTH (xpmem_conn_accepted).
+ */
 static int xpmem_cm_established(struct xpmem_conn *conn,
 				struct rdma_cm_event *ev)
 {
-	const struct xpmem_wire_conn *cd = ev->param.conn.private_data;
+	const struct xpmem_wire_accept *acc = ev->param.conn.private_data;
+	const struct xpmem_wire_conn *cd = &acc->cd;
 	struct xpmem_peer *peer = conn->peer;
+	u8 mac[XPMEM_AUTH_MAC_LEN];
+	struct xpmem_link_key *k;
+	int ret;
 
-	if (conn->active) {
-		if (xpmem_check_conn_data(peer, cd,
-					  ev->param.conn.private_data_len)) {
-			pr_notice("xpmem: node %u: bad accept data\n",
-				  peer->node);
-			return -EPROTO;
-		}
-		spin_lock(&peer->lock);
-		peer->seen_incarnation = le64_to_cpu(cd->incarnation);
-		conn->remote_gen = le64_to_cpu(cd->gen);
-		spin_unlock(&peer->lock);
-		spin_lock(&conn->lock);
-		conn->credits = min_t(int, le16_to_cpu(cd->ring),
-				      XPMEM_NET_RING);
-		spin_unlock(&conn->lock);
+	might_sleep();
+	if (!conn->active)
+		return 0;
+	if (!acc || ev->param.conn.private_data_len < sizeof(*acc) ||
+	    xpmem_check_conn_data(peer, cd, sizeof(*cd))) {
+		pr_notice_ratelimited("xpmem: node %u: bad accept data\n",
+				      peer->node);
+		return -EPROTO;
 	}
+	k = xpmem_key_get();
+	if (!k) {
+		xpmem_auth_no_key();
+		return -ENOKEY;
+	}
+	ret = xpmem_auth_mac(k, XPMEM_AUTH_PASSIVE, &conn->req, cd, mac);
+	if (!ret && crypto_memneq(mac, acc->mac, sizeof(mac))) {
+		xpmem_key_put(k);
+		memzero_explicit(mac, sizeof(mac));
+		xpmem_count_auth_failure(peer, "bad MAC in the accept");
+		return -EKEYREJECTED;
+	}
+	if (!ret)
+		ret = xpmem_auth_mac(k, XPMEM_AUTH_ACTIVE, &conn->req, cd, mac);
+	xpmem_key_put(k);
+	if (ret)
+		return ret;
+
+	spin_lock(&peer->lock);
+	peer->seen_incarnation = le64_to_cpu(cd->incarnation);
+	conn->remote_gen = le64_to_cpu(cd->gen);
+	spin_unlock(&peer->lock);
+	spin_lock(&conn->lock);
+	conn->credits = min_t(int, le16_to_cpu(cd->ring), XPMEM_NET_RING);
+	spin_unlock(&conn->lock);
+	WRITE_ONCE(conn->authed, true);
+	ret = xpmem_conn_send(conn, XPMEM_WIRE_AUTH, 0, 0, mac, sizeof(mac),
+			      jiffies + xpmem_net_timeout(), 0);
+	memzero_explicit(mac, sizeof(mac));
+	if (ret)
+		return ret;
 	xpmem_conn_set_up(conn);
 	return 0;
 }
@@ -409,9 +506,12 @@ static bool xpmem_same_ip(const struct sockaddr_storage *a,
  * Decides, under peer->lock, whether a connect request from @peer with
  * @inc and @gen replaces the current connection; returns the reject
  * reason or NONE with *old set to the connection to drop (if any).
+ * At the request (!@authed) only the answer counts: nothing is dropped
+ * before the requester proved the key; with @authed it is final.
  */
 static enum xpmem_rej_reason xpmem_admit(struct xpmem_peer *peer, u64 inc,
-					 u64 gen, struct xpmem_conn **old)
+					 u64 gen, bool authed,
+					 struct xpmem_conn **old)
 {
 	struct xpmem_conn *cur = peer->conn;
 	u16 node;
@@ -428,7 +528,8 @@ static enum xpmem_rej_reason xpmem_admit(struct xpmem_peer *peer, u64 inc,
 		return XPMEM_REJ_NONE;
 	}
 	if (cur->active && READ_ONCE(cur->state) == XPMEM_CONN_CONNECTING) {
-		if (node < peer->node)
+		/* An authenticated one beats our attempt, whoever is lower. */
+		if (node < peer->node && !authed)
 			return XPMEM_REJ_RACE;
 		*old = cur;
 		return XPMEM_REJ_NONE;
@@ -439,45 +540,141 @@ static enum xpmem_rej_reason xpmem_admit(struct xpmem_peer *peer, u64 inc,
 	return XPMEM_REJ_NONE;
 }
 
+/* The source port of a request: only CAP_NET_BIND_SERVICE binds < 1024. */
+static bool xpmem_reserved_port(const struct sockaddr *src)
+{
+	u16 port = 0;
+
+	if (src->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)src)->sin_port);
+	else if (src->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)src)->sin6_port);
+	return port && port < 1024;
+}
+
+/*
+ * @conn (passive) proved the key with its AUTH message: only now may it
+ * replace (and fence) the connection that is up.  Runs in the receive
+ * completion handler, before anything after the AUTH is dispatched.
+ */
+void xpmem_conn_accepted(struct xpmem_conn *conn)
+{
+	struct xpmem_peer *peer = conn->peer;
+	enum xpmem_rej_reason why;
+	struct xpmem_conn *old;
+	bool fence_old;
+
+	spin_lock(&peer->lock);
+	if (!xpmem_conn_unpend_locked(conn) || xpmem_conn_dead(conn)) {
+		/* Dropped meanwhile (the pending limit, the peer removed). */
+		spin_unlock(&peer->lock);
+		xpmem_conn_kill(conn);
+		return;
+	}
+	why = xpmem_admit(peer, conn->remote_inc, conn->remote_gen, true, &old);
+	if (why) {
+		spin_unlock(&peer->lock);
+		pr_debug("xpmem: node %u: authenticated connection superseded (%d)\n",
+			 peer->node, why);
+		xpmem_conn_kill(conn);
+		return;
+	}
+	fence_old = old && old->was_up;
+	peer->seen_incarnation = conn->remote_inc;
+	if (fence_old)
+		xpmem_peer_fence_locked(peer);
+	WRITE_ONCE(conn->authed, true);
+	peer->conn = conn;
+	spin_unlock(&peer->lock);
+	if (fence_old)
+		xpmem_peer_fence_finish(peer, old, "peer reconnected");
+	else if (old)
+		xpmem_conn_kill(old);
+	if (cancel_delayed_work(&conn->auth_work))
+		xpmem_conn_put(conn);
+	xpmem_conn_set_up(conn);
+}
+
+/* Refuses a request the listener cannot even attribute to a conn. */
+static int xpmem_refuse(struct rdma_cm_id *id, struct xpmem_peer *peer,
+			u16 node, u32 reason)
+{
+	atomic_inc(&xpmem_net.conn_refused);
+	if (peer) {
+		atomic_inc(&peer->rejected);
+		xpmem_peer_put(peer);
+	}
+	xpmem_reject(id, node, reason);
+	return 1;	/* rdma_cm destroys the id */
+}
+
+/*
+ * A connect request.  It may come from anyone who can reach the port:
+ * everything here touches only the requester.  A request that passes the
+ * checks becomes a pending connection, accepted with our nonce and mac_p;
+ * it replaces nothing until its AUTH message proves the key.
+ */
 static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 				    struct rdma_cm_event *ev)
 {
 	const struct xpmem_wire_conn *cd = ev->param.conn.private_data;
 	u8 len = ev->param.conn.private_data_len;
 	struct sockaddr *src = (struct sockaddr *)&id->route.addr.dst_addr;
-	enum xpmem_rej_reason why;
-	struct xpmem_conn *conn, *old = NULL;
+	struct xpmem_conn *conn, *old, *drop = NULL;
+	struct xpmem_wire_accept acc;
 	struct rdma_conn_param param;
-	struct xpmem_wire_conn acd;
+	struct xpmem_link_key *k;
+	enum xpmem_rej_reason why;
 	struct xpmem_peer *peer;
-	bool fence_old;
 	u16 node = 0;
 	u64 inc, gen;
 	int ret;
 
+	might_sleep();
 	if (cd && len >= sizeof(*cd))
 		node = le16_to_cpu(cd->src_node);
 	peer = node ? xpmem_peer_get(node) : NULL;
 	if (!peer || !xpmem_same_ip(&peer->addr, src)) {
-		pr_notice("xpmem: connect request from %pISc claiming node %u refused: not a registered peer\n",
-			  src, node);
-		if (peer) {
-			atomic_inc(&peer->rejected);
-			xpmem_peer_put(peer);
-		}
-		xpmem_reject(id, node, XPMEM_REJ_UNKNOWN);
-		return 1;	/* rdma_cm destroys the id */
+		pr_notice_ratelimited("xpmem: connect request from %pISc claiming node %u refused: not a registered peer\n",
+				      src, node);
+		return xpmem_refuse(id, peer, node, XPMEM_REJ_UNKNOWN);
+	}
+	if (!xpmem_reserved_port(src)) {
+		pr_notice_ratelimited("xpmem: connect request from node %u (%pISpc) refused: unprivileged source port\n",
+				      node, src);
+		return xpmem_refuse(id, peer, node, XPMEM_REJ_UNKNOWN);
 	}
 	why = xpmem_check_conn_data(peer, cd, len);
 	if (why) {
-		pr_notice("xpmem: connect request from node %u (%pISc) refused: %s\n",
-			  node, src, why == XPMEM_REJ_VERSION ?
-			  "protocol version" : why == XPMEM_REJ_INCARNATION ?
-			  "incarnation" : "identity");
-		goto reject;
+		pr_notice_ratelimited("xpmem: connect request from node %u (%pISc) refused: %s\n",
+				      node, src, why == XPMEM_REJ_VERSION ?
+				      "protocol version" :
+				      why == XPMEM_REJ_INCARNATION ?
+				      "incarnation" : "identity");
+		return xpmem_refuse(id, peer, node, why);
+	}
+	k = xpmem_key_get();
+	if (!k) {
+		xpmem_auth_no_key();
+		atomic_inc(&peer->rejected);
+		xpmem_peer_put(peer);
+		xpmem_reject(id, node, XPMEM_REJ_NOKEY);
+		return 1;
 	}
 	inc = le64_to_cpu(cd->incarnation);
 	gen = le64_to_cpu(cd->gen);
+
+	/* Refusing a racing or stale request only concerns the requester. */
+	spin_lock(&peer->lock);
+	why = xpmem_admit(peer, inc, gen, false, &old);
+	spin_unlock(&peer->lock);
+	if (why) {
+		if (why == XPMEM_REJ_RACE || why == XPMEM_REJ_STALE)
+			pr_debug("xpmem: node %u: %s connect request refused\n",
+				 node, why == XPMEM_REJ_RACE ? "racing" :
+				 "stale");
+		goto reject;
+	}
 	conn = xpmem_conn_alloc(peer, false);
 	if (!conn) {
 		why = XPMEM_REJ_NOMEM;
@@ -485,44 +682,62 @@ static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 	}
 	conn->cm_id = id;
 	conn->remote_gen = gen;
+	conn->remote_inc = inc;
 	conn->credits = min_t(int, le16_to_cpu(cd->ring), XPMEM_NET_RING);
-
-	spin_lock(&peer->lock);
-	why = xpmem_admit(peer, inc, gen, &old);
-	fence_old = old && old->was_up;
-	if (!why) {
-		peer->seen_incarnation = inc;
-		conn->gen = atomic64_inc_return(&xpmem_net.gen);
-		if (fence_old)
-			xpmem_peer_fence_locked(peer);
-		peer->conn = conn;
-	}
-	spin_unlock(&peer->lock);
-	if (why) {
-		/* Never set up: only memory to free, the id goes with us. */
+	conn->gen = atomic64_inc_return(&xpmem_net.gen);
+	xpmem_fill_conn_data(&acc.cd, node, conn->gen, 0);
+	ret = xpmem_auth_mac(k, XPMEM_AUTH_PASSIVE, cd, &acc.cd, acc.mac);
+	if (!ret)
+		ret = xpmem_auth_mac(k, XPMEM_AUTH_ACTIVE, cd, &acc.cd,
+				     conn->mac_a);
+	if (ret) {
 		conn->cm_id = NULL;
 		xpmem_conn_put(conn);
-		if (why == XPMEM_REJ_RACE || why == XPMEM_REJ_STALE)
-			pr_debug("xpmem: node %u: %s connect request refused\n",
-				 node, why == XPMEM_REJ_RACE ? "racing" :
-				 "stale");
+		why = XPMEM_REJ_NOMEM;
 		goto reject;
 	}
+	xpmem_key_put(k);
+	k = NULL;
+
+	spin_lock(&peer->lock);
+	if (peer->removed || READ_ONCE(xpmem_net.exiting)) {
+		spin_unlock(&peer->lock);
+		conn->cm_id = NULL;
+		xpmem_conn_put(conn);
+		why = XPMEM_REJ_UNKNOWN;
+		goto reject;
+	}
+	list_add_tail(&conn->pending_link, &peer->pending);
+	if (++peer->npending > XPMEM_AUTH_MAX_PENDING) {
+		/* The oldest goes: nobody can hold the slots. */
+		drop = list_first_entry(&peer->pending, struct xpmem_conn,
+					pending_link);
+		kref_get(&drop->kref);
+	}
+	spin_unlock(&peer->lock);
+	if (drop) {
+		xpmem_conn_lost(drop, -EKEYREJECTED,
+				"too many unauthenticated connections");
+		xpmem_conn_put(drop);
+	}
 	id->context = conn;
-	if (fence_old)
-		xpmem_peer_fence_finish(peer, old, "peer reconnected");
-	else if (old)
-		xpmem_conn_kill(old);
 
 	ret = xpmem_conn_setup(conn);
 	if (!ret) {
-		xpmem_fill_conn_data(&acd, node, conn->gen, 0);
-		xpmem_conn_param(&param, &acd);
+		xpmem_conn_param(&param, &acc, sizeof(acc));
 		conn->connected = true;
+		kref_get(&conn->kref);
+		if (!queue_delayed_work(xpmem_net.wq, &conn->auth_work,
+					xpmem_net_timeout()))
+			xpmem_conn_put(conn);
 		ret = rdma_accept(id, &param);
 	}
+	memzero_explicit(&acc, sizeof(acc));
 	if (ret) {
 		pr_notice("xpmem: node %u: accept failed (%d)\n", node, ret);
+		spin_lock(&peer->lock);
+		xpmem_conn_unpend_locked(conn);	/* not a handshake failure */
+		spin_unlock(&peer->lock);
 		xpmem_reject(id, node, XPMEM_REJ_NOMEM);
 		xpmem_conn_lost(conn, ret, "accept failed");
 	}
@@ -530,7 +745,9 @@ static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 	return 0;
 
 reject:
+	xpmem_key_put(k);
 	atomic_inc(&peer->rejected);
+	atomic_inc(&xpmem_net.conn_refused);
 	xpmem_peer_put(peer);
 	xpmem_reject(id, node, why);
 	return 1;
@@ -609,6 +826,34 @@ static int xpmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 }
 
 /*
+ * Binds @id to the local address and a reserved port (1023 down to
+ * XPMEM_PORT_LOW): the acceptor refuses requests from other ports, which
+ * only CAP_NET_BIND_SERVICE may bind in rdma_cm's port space.
+ */
+#define XPMEM_PORT_LOW	512
+static int xpmem_bind_reserved(struct rdma_cm_id *id,
+			       struct sockaddr_storage *src)
+{
+	int port, ret = -EADDRNOTAVAIL;
+
+	/* Several connections (to different peers) may share a port. */
+	rdma_set_reuseaddr(id, 1);
+	for (port = 1023; port >= XPMEM_PORT_LOW; port--) {
+		if (src->ss_family == AF_INET)
+			((struct sockaddr_in *)src)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)src)->sin6_port = htons(port);
+		ret = rdma_bind_addr(id, (struct sockaddr *)src);
+		if (ret != -EADDRINUSE && ret != -EADDRNOTAVAIL)
+			break;
+	}
+	if (ret)
+		pr_notice_ratelimited("xpmem: no reserved source port (%d)\n",
+				      ret);
+	return ret;
+}
+
+/*
  * Starts a connection to @peer (connect_work).  Returns an error only if
  * nothing was attached to the peer; later failures arrive through
  * xpmem_conn_lost().
@@ -616,6 +861,7 @@ static int xpmem_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 int xpmem_conn_start(struct xpmem_peer *peer)
 {
 	struct sockaddr_storage src, dst;
+	struct xpmem_link_key *k;
 	struct xpmem_conn *conn;
 	struct rdma_cm_id *id;
 	u16 node;
@@ -625,6 +871,12 @@ int xpmem_conn_start(struct xpmem_peer *peer)
 	xpmem_net_local(&node, NULL, &src);
 	if (!node)
 		return -EHOSTDOWN;
+	k = xpmem_key_get();
+	if (!k) {
+		xpmem_auth_no_key();
+		return -ENOKEY;
+	}
+	xpmem_key_put(k);
 	conn = xpmem_conn_alloc(peer, true);
 	if (!conn)
 		return -ENOMEM;
@@ -650,13 +902,11 @@ int xpmem_conn_start(struct xpmem_peer *peer)
 	spin_unlock(&peer->lock);
 
 	memcpy(&dst, &peer->addr, sizeof(dst));
-	if (src.ss_family == AF_INET)
-		((struct sockaddr_in *)&src)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)&src)->sin6_port = 0;
-	ret = rdma_resolve_addr(id, (struct sockaddr *)&src,
-				(struct sockaddr *)&dst,
-				jiffies_to_msecs(xpmem_net_timeout()));
+	ret = xpmem_bind_reserved(id, &src);
+	if (!ret)
+		ret = rdma_resolve_addr(id, (struct sockaddr *)&src,
+					(struct sockaddr *)&dst,
+					jiffies_to_msecs(xpmem_net_timeout()));
 	if (ret)
 		xpmem_conn_lost(conn, ret, "address resolution");
 	return 0;

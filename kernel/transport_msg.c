@@ -15,6 +15,7 @@
  * buffer is reposted at once); requests hold theirs until the handler
  * returns.
  */
+#include <crypto/algapi.h>
 #include <linux/gfp.h>
 #include <linux/slab.h>
 
@@ -415,6 +416,9 @@ static int xpmem_check_hdr(struct xpmem_conn *conn,
 		return -EPROTO;
 	if (type == XPMEM_WIRE_CREDIT)
 		return flags || len ? -EPROTO : 0;
+	if (type == XPMEM_WIRE_AUTH)
+		return flags || len != XPMEM_AUTH_MAC_LEN || hdr->seq ?
+		       -EPROTO : len;
 	if (type < XPMEM_MSG_PING || type >= XPMEM_MSG_NR_TYPES)
 		return -EPROTO;
 	if (flags == XPMEM_WIRE_F_REQUEST || flags == XPMEM_WIRE_F_REPLY)
@@ -454,6 +458,33 @@ static void xpmem_complete_call(struct xpmem_conn *conn,
 	spin_unlock(&peer->lock);
 }
 
+/*
+ * The first message on a connection whose peer has not proved the key:
+ * on the passive side it must be a valid AUTH, which admits the
+ * connection; anything else (and anything on an active connection before
+ * its accept was checked) ends it.  Nothing is dispatched.
+ */
+static void xpmem_auth_rx(struct xpmem_conn *conn, struct xpmem_rxbuf *rx,
+			  const struct xpmem_wire_hdr *hdr, int len)
+{
+	if (conn->active || len != XPMEM_AUTH_MAC_LEN ||
+	    le16_to_cpu(hdr->type) != XPMEM_WIRE_AUTH) {
+		xpmem_conn_auth_failed(conn, "a message before authentication");
+		return;
+	}
+	if (crypto_memneq(hdr + 1, conn->mac_a, XPMEM_AUTH_MAC_LEN)) {
+		xpmem_conn_auth_failed(conn, "bad MAC in AUTH");
+		return;
+	}
+	spin_lock(&conn->lock);
+	conn->credits += le16_to_cpu(hdr->credits);
+	spin_unlock(&conn->lock);
+	atomic64_inc(&conn->peer->rx_msgs);
+	atomic64_add(len, &conn->peer->rx_bytes);
+	xpmem_conn_accepted(conn);
+	xpmem_repost(conn, rx);
+}
+
 static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct xpmem_rxbuf *rx = container_of(wc->wr_cqe, struct xpmem_rxbuf,
@@ -476,6 +507,12 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	ib_dma_sync_single_for_cpu(conn->dev, rx->dma, wc->byte_len,
 				   DMA_FROM_DEVICE);
 	len = xpmem_check_hdr(conn, hdr, wc->byte_len);
+	if (!READ_ONCE(conn->authed)) {
+		xpmem_auth_rx(conn, rx, hdr, len);
+		return;
+	}
+	if (len >= 0 && le16_to_cpu(hdr->type) == XPMEM_WIRE_AUTH)
+		len = -EPROTO;		/* only the first message */
 	if (len < 0) {
 		atomic_inc(&peer->malformed);
 		pr_notice_ratelimited("xpmem: node %u: malformed message dropped (%u bytes)\n",

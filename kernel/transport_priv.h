@@ -26,9 +26,12 @@
 
 /* Wire format: every field little endian, see docs/transport.md. */
 #define XPMEM_WIRE_MAGIC	0x314e5058	/* "XPN1" */
-#define XPMEM_WIRE_VERSION	2	/* 2: WRITEBACK carries many pages */
+#define XPMEM_WIRE_VERSION	3	/* 3: authenticated connections */
 
-/* Internal type: carries returned credits only, never dispatched. */
+/* Internal types, never dispatched: the handshake's last message (the
+ * active side's first), and returned credits only.
+ */
+#define XPMEM_WIRE_AUTH		0x7e
 #define XPMEM_WIRE_CREDIT	0x7f
 
 #define XPMEM_WIRE_F_REQUEST	0x1
@@ -59,6 +62,17 @@ struct xpmem_wire_conn {
 	__le32 reason;		/* reject: enum xpmem_rej_reason */
 	__le64 incarnation;	/* the sender's */
 	__le64 gen;		/* the sender's connection generation */
+	u8 nonce[16];		/* fresh per request and per accept */
+};
+
+#define XPMEM_AUTH_MAC_LEN	32	/* HMAC-SHA256 */
+#define XPMEM_AUTH_PASSIVE	"xpmem-auth-passive"
+#define XPMEM_AUTH_ACTIVE	"xpmem-auth-active"
+
+/* Private data of an accept: the acceptor's identity and mac_p. */
+struct xpmem_wire_accept {
+	struct xpmem_wire_conn cd;
+	u8 mac[XPMEM_AUTH_MAC_LEN];
 };
 
 enum xpmem_rej_reason {
@@ -69,7 +83,11 @@ enum xpmem_rej_reason {
 	XPMEM_REJ_RACE,		/* both connected at once: the lower id wins */
 	XPMEM_REJ_STALE,	/* older than the connection already up */
 	XPMEM_REJ_NOMEM,
+	XPMEM_REJ_NOKEY,	/* no link key set at the acceptor */
 };
+
+/* Unauthenticated connections a peer may have pending at once. */
+#define XPMEM_AUTH_MAX_PENDING	4
 
 /* Receive buffers posted per connection; also the send buffers. */
 #define XPMEM_NET_RING		16
@@ -118,6 +136,18 @@ struct xpmem_conn {
 	bool active;			/* we sent the connect request */
 	u64 gen;			/* our generation, sent to the peer */
 	u64 remote_gen;			/* the peer's, from its private data */
+	u64 remote_inc;			/* the peer's incarnation, likewise */
+	/*
+	 * Authentication: the active side keeps the request it sent, the
+	 * passive side the mac_a it expects.  authed is set once the peer
+	 * proved the key; nothing is dispatched before.  A passive
+	 * connection waits on peer->pending until its AUTH message.
+	 */
+	bool authed;
+	struct xpmem_wire_conn req;
+	u8 mac_a[XPMEM_AUTH_MAC_LEN];
+	struct list_head pending_link;	/* in peer->pending, peer->lock */
+	struct delayed_work auth_work;	/* no AUTH in time */
 
 	/* Set up under the cm_id's handler mutex, torn down in destroy_work. */
 	struct rdma_cm_id *cm_id;
@@ -162,6 +192,8 @@ struct xpmem_peer {
 	bool removed;			/* DEL_PEER or exit */
 	int conn_err;			/* why the last attempt failed */
 	u64 seen_incarnation;		/* of its last accepted connection */
+	struct list_head pending;	/* passive, not yet authenticated */
+	unsigned int npending;
 	struct list_head calls;		/* calls waiting for their reply */
 	unsigned int fence_cb_pending;
 	wait_queue_head_t wq;		/* conn state changes */
@@ -177,6 +209,7 @@ struct xpmem_peer {
 	atomic_t malformed;
 	atomic_t rejected;		/* connect requests we refused */
 	atomic_t refused;		/* our connect requests it refused */
+	atomic_t auth_failures;		/* handshakes that failed, any side */
 };
 
 /* A caller of xpmem_net_call waiting for its reply (on its stack). */
@@ -211,6 +244,8 @@ struct xpmem_net {
 	struct workqueue_struct *wq;	/* handlers, connects, fence cbs */
 	struct workqueue_struct *td_wq;	/* connection teardown */
 	atomic_t malformed;		/* from no known connection */
+	atomic_t auth_failures;		/* all peers' */
+	atomic_t conn_refused;		/* connections refused here, any cause */
 };
 
 extern struct xpmem_net xpmem_net;
@@ -232,6 +267,8 @@ int xpmem_conn_start(struct xpmem_peer *peer);
 void xpmem_conn_kill(struct xpmem_conn *conn);
 void xpmem_conn_lost(struct xpmem_conn *conn, int err, const char *why);
 void xpmem_conn_put(struct xpmem_conn *conn);
+void xpmem_conn_auth_failed(struct xpmem_conn *conn, const char *why);
+void xpmem_conn_accepted(struct xpmem_conn *conn);
 int xpmem_listen_start(const struct sockaddr_storage *addr);
 void xpmem_listen_stop(void);
 
@@ -243,6 +280,17 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    const void *payload, size_t len, unsigned long deadline,
 		    int keep);
 void xpmem_conn_set_up(struct xpmem_conn *conn);
+
+/* transport_auth.c */
+struct xpmem_link_key;
+struct xpmem_link_key *xpmem_key_get(void);
+void xpmem_key_put(struct xpmem_link_key *k);
+void xpmem_key_exit(void);
+int xpmem_auth_mac(struct xpmem_link_key *k, const char *label,
+		   const struct xpmem_wire_conn *req,
+		   const struct xpmem_wire_conn *rep,
+		   u8 mac[XPMEM_AUTH_MAC_LEN]);
+void xpmem_auth_no_key(void);
 
 /* transport_proc.c */
 int xpmem_net_proc_init(void);

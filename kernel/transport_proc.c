@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/xpmem/peers: the local identity, then one line per peer with its
- * connection state, incarnation and message, credit and fence counters.
+ * /proc/xpmem/peers: the local identity, the node-wide authentication
+ * counters, then one line per peer with its connection state,
+ * incarnation and message, credit, fence and authentication counters.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -20,6 +21,7 @@ static void xpmem_peer_show(struct seq_file *m, struct xpmem_peer *peer)
 	const char *state = "down";
 	int credits = 0, to_return = 0;
 	struct xpmem_conn *conn;
+	unsigned int npending;
 	u64 inc;
 
 	spin_lock(&peer->lock);
@@ -34,6 +36,7 @@ static void xpmem_peer_show(struct seq_file *m, struct xpmem_peer *peer)
 		state = "connecting";
 	}
 	inc = peer->seen_incarnation;
+	npending = peer->npending;
 	spin_unlock(&peer->lock);
 
 	/* incarnation: seen on a connection; admits: required by ADD_PEER */
@@ -44,10 +47,12 @@ static void xpmem_peer_show(struct seq_file *m, struct xpmem_peer *peer)
 		   (long long)atomic64_read(&peer->tx_bytes),
 		   (long long)atomic64_read(&peer->rx_msgs),
 		   (long long)atomic64_read(&peer->rx_bytes));
-	seq_printf(m, " credits %d unreturned %d timeouts %d fences %d malformed %d rejected %d refused %d\n",
+	seq_printf(m, " credits %d unreturned %d timeouts %d fences %d malformed %d rejected %d refused %d",
 		   credits, to_return, atomic_read(&peer->timeouts),
 		   atomic_read(&peer->fences), atomic_read(&peer->malformed),
 		   atomic_read(&peer->rejected), atomic_read(&peer->refused));
+	seq_printf(m, " auth_failures %d pending %u\n",
+		   atomic_read(&peer->auth_failures), npending);
 }
 
 static int xpmem_peers_show(struct seq_file *m, void *v)
@@ -65,6 +70,10 @@ static int xpmem_peers_show(struct seq_file *m, void *v)
 			   node, &addr, inc);
 	else
 		seq_puts(m, "local 0 (single-node mode)\n");
+	/* Node-wide: handshakes that failed, connections refused here. */
+	seq_printf(m, "auth auth_failures %d conn_refused %d\n",
+		   atomic_read(&xpmem_net.auth_failures),
+		   atomic_read(&xpmem_net.conn_refused));
 	xa_for_each(&xpmem_net.peers, i, peer)
 		xpmem_peer_show(m, peer);
 	mutex_unlock(&xpmem_net.cfg_mutex);

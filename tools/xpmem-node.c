@@ -3,7 +3,9 @@
  * xpmem-node: sets the local node identity and the peers of xpmem.ko and
  * pings peers over the kernel's RDMA transport (CAP_SYS_ADMIN).
  *
- *   xpmem-node set --id N --addr IP [--port P] [--incarnation X]
+ *   xpmem-node set --id N --addr IP [--port P] [--incarnation X] [--key F]
+ *   xpmem-node set-key --key FILE
+ *   xpmem-node clear-key
  *   xpmem-node add-peer --id N --addr IP [--port P] [--incarnation X]
  *   xpmem-node del-peer --id N
  *   xpmem-node ping --id N [--size B] [--count C] [--verbose]
@@ -19,20 +21,32 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "xpmem_uapi.h"
+
+/* The link key's derivation from the cluster key (docs/transport.md). */
+#define LINK_KEY_LABEL	"xpmem kernel link key v1"
 
 static const char usage[] =
 "usage: xpmem-node COMMAND [OPTIONS]\n"
 "\n"
 "Configures the cluster identity of xpmem.ko (needs CAP_SYS_ADMIN).\n"
 "\n"
-"  set --id N --addr IP [--port P] [--incarnation X]\n"
+"  set --id N --addr IP [--port P] [--incarnation X] [--key FILE]\n"
 "        this node is N (1..32767; 0 = single-node mode), listening on IP:P\n"
 "        (IP of the RDMA device).  The incarnation (default: the time now)\n"
-"        changes on every restart of the node.\n"
+"        changes on every restart of the node.  --key: set-key first.\n"
+"  set-key --key FILE\n"
+"        derives the link key from the cluster key in FILE (xpmemd's key\n"
+"        file: 32 bytes, or 64 hex digits; mode 0600) and hands it to the\n"
+"        kernel.  Without a key no peer connection is made or accepted.\n"
+"  clear-key\n"
+"        forgets the link key: no new peer connections.\n"
 "  add-peer --id N --addr IP [--port P] [--incarnation X]\n"
 "        registers peer N at IP:P; only registered peers may connect.\n"
 "        --incarnation pins its incarnation (default 0: any).\n"
@@ -54,6 +68,7 @@ struct opts {
 	long size;
 	long count;
 	int verbose;
+	const char *key;
 };
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -83,6 +98,109 @@ static int parse_addr(const char *s, __u16 *family, __u8 addr[16])
 	return -1;
 }
 
+static int fail(const char *what)
+{
+	int e = errno;
+
+	fprintf(stderr, "xpmem-node: %s: %s (%s)\n", what, strerror(e),
+		e == EPERM ? "needs CAP_SYS_ADMIN" : "errno");
+	return 1;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* xpmemd's key file: 32 raw bytes, or 64 hex digits and a newline. */
+static int parse_key(const unsigned char *data, size_t len,
+		     unsigned char key[32])
+{
+	size_t i;
+
+	if (len == 32) {
+		memcpy(key, data, 32);
+		return 0;
+	}
+	if (len == 65 && data[64] == '\n')
+		len--;
+	if (len != 64)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		int hi = hexval(data[2 * i]), lo = hexval(data[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Reads the cluster key and derives the link key from it. */
+static int load_link_key(const char *path, unsigned char link[32])
+{
+	unsigned char data[256], key[32];
+	struct stat st;
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "xpmem-node: key file %s: %s\n", path,
+			strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		fprintf(stderr, "xpmem-node: key file %s: %s\n", path,
+			!S_ISREG(st.st_mode) ? "not a regular file" :
+			"readable or writable by group or others (chmod 600)");
+		goto out;
+	}
+	n = read(fd, data, sizeof(data));
+	if (n < 0 || parse_key(data, (size_t)n, key)) {
+		fprintf(stderr, "xpmem-node: key file %s: %s\n", path,
+			n < 0 ? strerror(errno) :
+			"not 32 bytes nor 64 hex digits");
+		goto out;
+	}
+	if (sodium_init() < 0 ||
+	    crypto_auth_hmacsha256(link, (const unsigned char *)LINK_KEY_LABEL,
+				   strlen(LINK_KEY_LABEL), key)) {
+		fprintf(stderr, "xpmem-node: libsodium failed\n");
+		goto out;
+	}
+	ret = 0;
+out:
+	sodium_memzero(data, sizeof(data));
+	sodium_memzero(key, sizeof(key));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* XPMEM_IOC_SET_KEY with the link key of @path, or none (clear). */
+static int set_key(int fd, const char *path)
+{
+	struct xpmem_cmd_key k = { 0 };
+	int ret = 0;
+
+	if (path) {
+		if (load_link_key(path, k.key))
+			return 1;
+		k.len = XPMEM_LINK_KEY_LEN;
+	}
+	if (ioctl(fd, XPMEM_IOC_SET_KEY, &k))
+		ret = fail(path ? "set-key" : "clear-key");
+	sodium_memzero(&k, sizeof(k));
+	return ret;
+}
+
 static int open_dev(void)
 {
 	int fd = open(XPMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
@@ -91,15 +209,6 @@ static int open_dev(void)
 		fprintf(stderr, "xpmem-node: %s: %s\n", XPMEM_DEVICE_PATH,
 			strerror(errno));
 	return fd;
-}
-
-static int fail(const char *what)
-{
-	int e = errno;
-
-	fprintf(stderr, "xpmem-node: %s: %s (%s)\n", what, strerror(e),
-		e == EPERM ? "needs CAP_SYS_ADMIN" : "errno");
-	return 1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -158,6 +267,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -179,7 +289,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "i:a:p:I:s:c:vh", longopts,
+	while ((c = getopt_long(argc, argv, "i:a:p:I:s:c:vk:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -210,6 +320,9 @@ int main(int argc, char **argv)
 		case 'v':
 			o.verbose = 1;
 			break;
+		case 'k':
+			o.key = optarg;
+			break;
 		case 'h':
 			printf(usage, XPMEM_DEFAULT_PORT);
 			return 0;
@@ -217,7 +330,21 @@ int main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (optind != argc || o.id < 0)
+	if (optind != argc)
+		goto bad;
+	if (!strcmp(cmd, "set-key") || !strcmp(cmd, "clear-key")) {
+		int set = !strcmp(cmd, "set-key");
+
+		if (o.id >= 0 || o.addr || !set != !o.key)
+			goto bad;
+		fd = open_dev();
+		if (fd < 0)
+			return 1;
+		ret = set_key(fd, o.key);
+		close(fd);
+		return ret;
+	}
+	if (o.id < 0 || (o.key && strcmp(cmd, "set")))
 		goto bad;
 
 	if (!strcmp(cmd, "set") || !strcmp(cmd, "add-peer")) {
@@ -233,6 +360,10 @@ int main(int argc, char **argv)
 		fd = open_dev();
 		if (fd < 0)
 			return 1;
+		if (set && o.key && set_key(fd, o.key)) {
+			close(fd);
+			return 1;
+		}
 		if (set) {
 			struct xpmem_cmd_node n = { .node_id = o.id,
 						    .family = family,

@@ -57,6 +57,11 @@ field() { peers_line | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) pr
 # --- configuration -------------------------------------------------------
 expect_fail "set as non-root" "Operation not permitted" \
 	"${NOBODY[@]}" "$T" set --id "$ME" --addr "$MYADDR"
+expect_fail "set-key as non-root" "Operation not permitted" \
+	"${NOBODY[@]}" "$T" set-key --key "$XPMEM_CLUSTER_KEY"
+# The run's cluster key (tests/vm/run-vm); another one for the key cases.
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' && echo) > /tmp/wrong.key
+"$T" set-key --key "$XPMEM_CLUSTER_KEY" && ok "link key set" || bad "set-key"
 if "$T" set --id "$ME" --addr "$MYADDR" && "$T" add-peer --id "$OTHER" --addr "$OTHERADDR"; then
 	ok "set node $ME, peer $OTHER"
 else
@@ -97,6 +102,31 @@ if ((I == 1)); then
 	"$T" del-peer --id "$OTHER" && "$T" add-peer --id "$OTHER" --addr "$OTHERADDR" &&
 		ok "peer registered again" || bad "re-add peer"
 	mark auth-3-done
+	# --- keys: node 1 takes another key ---------------------------------
+	await keys-1
+	"$T" set-key --key /tmp/wrong.key && ok "another link key" || bad "set-key (wrong key)"
+	mark keys-1-done
+	await keys-2
+	# The connection goes with the peer; a new one needs the key.
+	"$T" del-peer --id "$OTHER" && "$T" add-peer --id "$OTHER" --addr "$OTHERADDR" &&
+		ok "peer registered again (another key)" || bad "re-add peer (another key)"
+	mark keys-2-done
+	await keys-3
+	a0=$(field auth_failures)
+	expect_fail "ping of a node that holds another key" "Key was rejected" "$T" ping --id "$OTHER"
+	a1=$(field auth_failures)
+	((a1 > a0)) && ok "our failed handshake counted ($a0 -> $a1)" || bad "auth_failures: $(peers_line)"
+	mark keys-3-done
+	await keys-4
+	"$T" clear-key && ok "link key cleared" || bad "clear-key"
+	expect_fail "ping without a key" "Required key not available" "$T" ping --id "$OTHER"
+	grep -q "^auth .*conn_refused [1-9]" /proc/xpmem/peers &&
+		ok "no-key refusals counted: $(grep '^auth ' /proc/xpmem/peers)" ||
+		bad "conn_refused: $(grep '^auth ' /proc/xpmem/peers)"
+	mark keys-4-done
+	await keys-5
+	"$T" set-key --key "$XPMEM_CLUSTER_KEY" && ok "the cluster key again" || bad "set-key (again)"
+	mark keys-5-done
 	await done
 	cat /proc/xpmem/peers
 	echo "$pass passed, $fail failed"
@@ -190,6 +220,79 @@ await auth-3-done
 if ping_until 30 > /tmp/auth.out; then ok "accepted again"; else bad "not accepted: $(cat /tmp/auth.out)"; fi
 "$T" ping --id "$OTHER" --count 20 > /dev/null 2>&1 || bad "pings after re-add"
 cat /proc/xpmem/peers
+
+# --- keys (issue 14): only a node with the key connects ---------------------
+# up_state: wait (10 s at most) until the connection to the peer is up or not.
+up_state() {
+	local want=$1 end=$(($(date +%s) + 10)) st
+	while :; do
+		st=$(field state)
+		[[ ($want == up && $st == up) || ($want != up && $st != up) ]] && return 0
+		(($(date +%s) < end)) || return 1
+		sleep 0.2
+	done
+}
+# grows FIELD FROM: wait (15 s at most, past net_timeout_ms) until it grew.
+grows() {
+	local end=$(($(date +%s) + 15))
+	until (($(field "$1") > $2)); do
+		(($(date +%s) < end)) || return 1
+		sleep 0.2
+	done
+}
+mark keys-1
+await keys-1-done
+if out=$("$T" ping --id "$OTHER" --count 5 2>&1); then
+	ok "the established connection stays when the peer's key changes"
+else
+	bad "established connection after the peer's key change: $out"
+fi
+mark keys-2
+await keys-2-done
+up_state down || bad "the connection is still up after the peer removed us"
+sleep 1
+f0=$(field fences) a0=$(field auth_failures)
+expect_fail "ping of a node that holds another key" "Key was rejected" "$T" ping --id "$OTHER"
+a1=$(field auth_failures)
+((a1 > a0)) && ok "bad accept MAC counted ($a0 -> $a1)" || bad "auth_failures: $(peers_line)"
+mark keys-3
+await keys-3-done
+# Its attempt: our pending connection never saw an AUTH.
+grows auth_failures "$a1" && ok "its failed handshake counted here: $(field auth_failures)" ||
+	bad "auth_failures after its attempt: $(peers_line)"
+[[ $(field state) != up ]] && ok "no connection with another key" || bad "up: $(peers_line)"
+r0=$(field refused)
+mark keys-4
+await keys-4-done
+expect_fail "ping of a node without a key" "Connection refused" "$T" ping --id "$OTHER"
+(($(field refused) > r0)) && ok "refusal by a keyless node counted" || bad "refused: $(peers_line)"
+mark keys-5
+await keys-5-done
+if ping_until 30 > /tmp/keys.out; then ok "the same key: accepted again"; else bad "not accepted: $(cat /tmp/keys.out)"; fi
+f1=$(field fences)
+((f1 == f0)) && ok "no fence from the failed handshakes (fences $f0)" ||
+	bad "fenced by failed handshakes: $f0 -> $f1"
+[[ $(field malformed) == 0 ]] && ok "no malformed messages" || bad "malformed: $(peers_line)"
+cat /proc/xpmem/peers
+
+# --- connect time: removing the peer drops the connection, the next ping
+# connects (its time is connect + one round trip) ------------------------
+c=() r=()
+for k in 1 2 3 4 5; do
+	"$T" del-peer --id "$OTHER" && "$T" add-peer --id "$OTHER" --addr "$OTHERADDR" || bad "re-add $k"
+	sleep 1
+	first=$("$T" ping --id "$OTHER" --verbose 2>&1 | sed -nE 's/.*rtt=([0-9.]+) us/\1/p')
+	rest=$("$T" ping --id "$OTHER" --count 20 2>&1 | sed -nE 's/.* median ([0-9.]+) .*/\1/p')
+	[[ -n $first && -n $rest ]] || { bad "connect time $k: '$first' '$rest'"; continue; }
+	c+=("$first") r+=("$rest")
+done
+if ((${#c[@]})); then
+	echo "connect: first ping (connect + rtt) us: ${c[*]}; rtt median us: ${r[*]}"
+	med=$(printf '%s\n' "${c[@]}" | sort -g | sed -n "$(((${#c[@]} + 1) / 2))p")
+	echo "median connect+rtt: $med us"
+	ok "connect time measured"
+fi
+"$T" ping --id "$OTHER" --count 5 > /dev/null 2>&1 || bad "pings after the connect-time runs"
 mark done
 # Connections stay up: the harness unloads the module with them live.
 echo "$pass passed, $fail failed"

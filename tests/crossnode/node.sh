@@ -11,6 +11,8 @@ peers=()
 for i in "${!addrs[@]}"; do
 	((i == me)) || peers+=($((i + 1)) "${addrs[$i]}")
 done
+# The run's cluster key (tests/vm/run-vm): no key, no peer connections.
+../../tools/xpmem-node set-key --key "$XPMEM_CLUSTER_KEY"
 ./xnode setup $((me + 1)) "${addrs[$me]}" "${peers[@]}"
 
 # The link's own figures in the same run, next to which xnode's are read:

@@ -12,6 +12,7 @@ while [[ ${1:-} == --peer-killed || ${1:-} == --quick ]]; do
 	shift
 done
 make -s -C tests/crossnode
+make -s -C tools
 # Two fake NUMA nodes per guest for the migration case.
 exec tests/vm/run-vm --nodes "${NODES:-2}" --append numa=fake=2 "$@" -- \
 	tests/crossnode/node.sh "${opts[@]}"

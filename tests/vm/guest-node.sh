@@ -90,6 +90,7 @@ stage run
 export XPMEM_NODE_INDEX=$I XPMEM_NODES=$N XPMEM_NODE_ADDRS=$XV_NODE_ADDRS
 export XPMEM_LOGDIR=$L/node$I
 export XPMEM_HOST_CTL=$L
+export XPMEM_CLUSTER_KEY=$L/.run/cluster.key
 log "run: $(head -c 200 <<< "${XV_CMD[*]}" | tr '\n' ' ')"
 cd "$XV_REPO" || fatal "cannot cd to $XV_REPO"
 "${XV_CMD[@]}" < /dev/null > "$L/node$I.out" 2>&1
