@@ -22,6 +22,8 @@
 #define H_BUF_SIZE	(H_HDR_LEN + H_MAX_PAYLOAD)
 #define H_PORT		18515
 #define H_PAGE		4096
+/* Our reposts reported in an explicit credit message once this many. */
+#define H_CREDIT_BATCH	(H_RING / 2)
 
 /* Message types (kernel/transport.h), internal types (transport_priv.h). */
 enum {
@@ -115,7 +117,8 @@ struct h_reply {
 	uint32_t len;
 	int used;
 	uint8_t head[64];	/* the first bytes of the payload */
-	uint64_t sum;		/* FNV-1a of the whole payload */
+	uint64_t sum;		/* FNV-1a of the payload after 8 bytes
+				 * (a FETCH reply's pages), if want_sums */
 };
 
 struct hconn {
@@ -141,6 +144,7 @@ struct hconn {
 	size_t req_len, rep_len;
 	uint8_t auth_sent[32];		/* the mac_a we sent */
 	int auto_reply;			/* answer the kernel's requests */
+	int want_sums;			/* h_reply.sum wanted */
 	uint64_t rx_msgs, rx_replies, rx_requests, rx_credits, rx_bad;
 	uint64_t max_credits_seen;
 	struct h_reply replies[H_REPLIES];

@@ -13,16 +13,20 @@ fuzz=${1:-100000}
 seed=${2:-0x5eed14}
 port=7710
 xnode=../../tools/xpmem-node
-# The cluster key of this test cluster (a file as xpmemd's, 64 hex digits).
-key=/tmp/hostile-cluster.key
-umask 077
-echo 6b1e5c0a7f3d29e48b10c6a5d2f7e9318c4b6a0d5e2f7c1a9b3e8d4f6a2c0e57 > $key
+# The run's cluster key (tests/vm/run-vm makes one per run, readable by
+# root only); without it (an older run-vm), a fixed one.
+key=${XPMEM_CLUSTER_KEY:-}
+if [[ -z $key ]]; then
+	key=/tmp/hostile-cluster.key
+	(umask 077 && echo 6b1e5c0a7f3d29e48b10c6a5d2f7e9318c4b6a0d5e2f7c1a9b3e8d4f6a2c0e57 > $key)
+fi
 
+# The link key (protocol 3); a module without keys (protocol 2) says so.
 setkey() {
-	./hostile setkey $key
+	./hostile setkey "$key"
 	case $? in
 	0) echo "node $((me + 1)): link key set" ;;
-	3) ;;	# protocol 2: no keys
+	3) ;;
 	*) echo "node $((me + 1)): setting the key failed"; exit 1 ;;
 	esac
 }
@@ -69,7 +73,7 @@ start=$(date +%s)
 step unprivileged setpriv --reuid=65534 --regid=65534 --clear-groups \
 	./hostile attack --as unpriv "${addrs[0]}" $port
 step root-without-key ./hostile attack --as nokey "${addrs[0]}" $port
-step keyed-test-peer ./hostile attack --as keyed --key $key --fuzz "$fuzz" \
+step keyed-test-peer ./hostile attack --as keyed --key "$key" --fuzz "$fuzz" \
 	--seed "$seed" "${addrs[0]}" $port
 kill -TERM $gpid
 wait $gpid
