@@ -50,7 +50,7 @@ status=/tmp/hostile-genuine.status
 ./hostile genuine "${addrs[0]}" $port $status &
 gpid=$!
 for ((i = 0; i < 600; i++)); do
-	read -r rounds _ < $status 2> /dev/null && ((rounds >= 3)) && break
+	[[ -s $status ]] && read -r rounds _ < $status && ((rounds >= 3)) && break
 	sleep 0.1
 done
 
