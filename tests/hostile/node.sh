@@ -4,7 +4,7 @@
 # address) and serves the agent (segments, counters, kernel log).  Node 2
 # runs a genuine attacher of a node 1 segment in the background and the
 # attacks: as uid 65534, as root without the key, as the keyed test peer.
-# Argument: the number of mutated messages (run.sh --fuzz).
+# Arguments: the mutated messages, the seed (run.sh)
 set -uo pipefail
 cd "$(dirname "$0")"
 addrs=($XPMEM_NODE_ADDRS)
