@@ -55,7 +55,8 @@ run_stage daemon-lint make -s -C daemon lint
 # examples are in libxpmem's lint).
 run_stage test-lint cppcheck --enable=warning,style,performance,portability \
 	--error-exitcode=1 --inline-suppr --std=c11 -q -Iinclude \
-	tests/integration/*.c tests/crossnode/*.c tests/faultinject/*.c tools/*.c bench/*.c
+	tests/integration/*.c tests/crossnode/*.c tests/faultinject/*.c tests/hostile/*.c \
+	tools/*.c bench/*.c
 run_stage checkpatch tests/checkpatch.sh
 # make install/uninstall, install-dkms and a real dkms build of that tree
 # for each kernel of the matrix, on the host (docs/packaging.md).  The
@@ -64,6 +65,7 @@ run_stage packaging tests/packaging/install-check.sh
 # The guests run the host's binaries read-only: build them first (a fresh
 # clone has none).
 run_stage itest-build make -s -C tests/integration
+run_stage hostile-build make -s -C tests/hostile
 
 # kernel_pass KVER NAME LOOPS RUNVM_ARGS...: builds the module for KVER,
 # then runs the single-node suite (LOOPS iterations of the leak loop) and
@@ -87,6 +89,9 @@ kernel_pass() {
 			tests/faultinject/run.sh
 		run_stage "$name-crossnode" tests/crossnode/run.sh --quick \
 			--logdir "$LOGDIR/$name-crossnode" "$@"
+		# The hostile peer (issue 14): fewer mutated messages (KASAN).
+		run_stage "$name-hostile" tests/hostile/run.sh --fuzz 20000 \
+			--logdir "$LOGDIR/$name-hostile" "$@"
 	else
 		run_stage "$name-suite" tests/vm/run-vm --nodes 1 --append numa=fake=2 \
 			--logdir "$LOGDIR/$name-suite" "$@" -- \
@@ -95,6 +100,8 @@ kernel_pass() {
 			--logdir "$LOGDIR/$name-rdma" "$@"
 		run_stage "$name-crossnode" tests/crossnode/run.sh --peer-killed \
 			--logdir "$LOGDIR/$name-crossnode" "$@"
+		run_stage "$name-hostile" tests/hostile/run.sh \
+			--logdir "$LOGDIR/$name-hostile" "$@"
 	fi
 	if [[ $name == stock ]]; then
 		run_stage "$name-3nodes" env NODES=3 tests/crossnode/run.sh --peer-killed \
