@@ -1606,6 +1606,14 @@ static size_t mutant(const struct ctx *c, const struct sess *s, uint64_t i,
 			break;
 		}
 	}
+	/*
+	 * Never a credit return: the kernel takes a claim within what its
+	 * sends used (it cannot tell a lie from the truth there), then sends
+	 * into receives we never posted and stalls on RNR: a lying peer
+	 * only stalls its own link, but the fuzz would stop.  Claims beyond
+	 * what was used are the directed case hdr-credits-0xffff.
+	 */
+	h->credits = 0;
 	return H_HDR_LEN + len;
 }
 
