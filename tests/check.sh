@@ -89,8 +89,11 @@ kernel_pass() {
 			tests/faultinject/run.sh
 		run_stage "$name-crossnode" tests/crossnode/run.sh --quick \
 			--logdir "$LOGDIR/$name-crossnode" "$@"
-		# The hostile peer (issue 14): fewer mutated messages (KASAN).
-		run_stage "$name-hostile" tests/hostile/run.sh --fuzz 20000 \
+		# The hostile peer: 2000 mutated messages (100,000 on the
+		# other kernels): KASAN makes each ~18 ms (10,000 took 180 s of
+		# a 730 s stage), and the connection and directed cases, the
+		# same on every kernel, take ~290 s here.
+		run_stage "$name-hostile" tests/hostile/run.sh --fuzz 2000 \
 			--logdir "$LOGDIR/$name-hostile" "$@"
 	else
 		run_stage "$name-suite" tests/vm/run-vm --nodes 1 --append numa=fake=2 \
