@@ -198,9 +198,13 @@ static int key_load(const char *path, uint8_t key[WIRE_KEY_LEN])
 		goto out;
 	}
 	err = cluster_key_read(fd, key);
-	if (err) {
-		log_err("key file %s: %s (%lld bytes)", path,
+	if (err == -EINVAL) {
+		log_err("key file %s: %s; found %lld bytes", path,
 			cluster_key_strerror(err), (long long)st.st_size);
+		goto out;
+	}
+	if (err) {
+		log_err("key file %s: %s", path, cluster_key_strerror(err));
 		goto out;
 	}
 	ret = 0;
