@@ -17,8 +17,11 @@
 
 #include <sodium.h>
 
+#include "cluster_key.h"
 #include "kernel_if.h"
 #include "xpmem_uapi.h"
+
+_Static_assert(CLUSTER_LINK_KEY_LEN == XPMEM_LINK_KEY_LEN, "link key size");
 
 #define KIF_MAX_TOKENS	64
 
@@ -258,20 +261,12 @@ int kif_add_peer(int fd, uint32_t node, const struct net_addr *a,
 	return kif_ioctl(fd, XPMEM_IOC_ADD_PEER, &cmd);
 }
 
-int kif_link_key(const uint8_t cluster[32], uint8_t link[32])
-{
-	return crypto_auth_hmacsha256(link,
-				      (const unsigned char *)KIF_LINK_KEY_LABEL,
-				      strlen(KIF_LINK_KEY_LABEL), cluster) ?
-	       -EINVAL : 0;
-}
-
 int kif_set_key(int fd, const uint8_t cluster[32])
 {
 	struct xpmem_cmd_key cmd = { .len = XPMEM_LINK_KEY_LEN };
 	int ret;
 
-	ret = kif_link_key(cluster, cmd.key);
+	ret = cluster_link_key(cluster, cmd.key) ? -EINVAL : 0;
 	if (!ret)
 		ret = kif_ioctl(fd, XPMEM_IOC_SET_KEY, &cmd);
 	sodium_memzero(&cmd, sizeof(cmd));

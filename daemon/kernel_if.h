@@ -74,13 +74,10 @@ int kif_add_peer(int fd, uint32_t node, const struct net_addr *a,
 int kif_del_peer(int fd, uint32_t node);
 
 /*
- * The link key that authenticates the kernels' connections:
- * HMAC-SHA256(cluster key, KIF_LINK_KEY_LABEL) (docs/transport.md).
- * kif_set_key hands it to the kernel (XPMEM_IOC_SET_KEY); it is never
- * readable back.  The caller has run sodium_init().
+ * Hands the kernel the link key that authenticates its connections,
+ * derived from the cluster key (cluster_link_key, common/cluster_key.h;
+ * docs/transport.md) with XPMEM_IOC_SET_KEY; it is never readable back.
  */
-#define KIF_LINK_KEY_LABEL	"xpmem kernel link key v1"
-int kif_link_key(const uint8_t cluster[32], uint8_t link[32]);
 int kif_set_key(int fd, const uint8_t cluster[32]);
 
 #endif /* XPMEMD_KERNEL_IF_H */

@@ -295,36 +295,3 @@ uint64_t wire_next_seq(uint64_t *last, uint64_t now_ns)
 	*last = now_ns > *last ? now_ns : *last + 1;
 	return *last;
 }
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int wire_key_parse(const uint8_t *data, size_t len, uint8_t key[WIRE_KEY_LEN])
-{
-	size_t i;
-
-	if (len == WIRE_KEY_LEN) {
-		memcpy(key, data, WIRE_KEY_LEN);
-		return 0;
-	}
-	if (len == 2 * WIRE_KEY_LEN + 1 && data[len - 1] == '\n')
-		len--;
-	if (len != 2 * WIRE_KEY_LEN)
-		return -1;
-	for (i = 0; i < WIRE_KEY_LEN; i++) {
-		int hi = hexval(data[2 * i]), lo = hexval(data[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}

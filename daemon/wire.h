@@ -156,7 +156,4 @@ const char *wire_strerror(int err);
  */
 uint64_t wire_next_seq(uint64_t *last, uint64_t now_ns);
 
-/* Key file contents: 32 raw bytes, or 64 hex digits and optional "\n". */
-int wire_key_parse(const uint8_t *data, size_t len, uint8_t key[WIRE_KEY_LEN]);
-
 #endif /* XPMEMD_WIRE_H */

@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "cluster_key.h"
 #include "config.h"
 #include "ctl.h"
 #include "kernel_if.h"
@@ -162,13 +163,16 @@ static const char usage_text[] =
 "Exit status: 0 clean exit, 1 runtime error, 2 usage error,\n"
 "3 configuration error (config, nodes, key, node identity).\n";
 
-/* Refuses a key another user could read: the key is the cluster. */
+_Static_assert(WIRE_KEY_LEN == CLUSTER_KEY_LEN, "the cluster key signs");
+
+/*
+ * Refuses a key another user could read: the key is the cluster.  The
+ * format is common/cluster_key.c's.
+ */
 static int key_load(const char *path, uint8_t key[WIRE_KEY_LEN])
 {
-	uint8_t data[256];
 	struct stat st;
-	ssize_t n;
-	int fd, ret = -1;
+	int fd, err, ret = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -193,19 +197,18 @@ static int key_load(const char *path, uint8_t key[WIRE_KEY_LEN])
 			path, (unsigned int)st.st_uid);
 		goto out;
 	}
-	n = read(fd, data, sizeof(data));
-	if (n < 0) {
-		log_err("key file %s: %s", path, strerror(errno));
+	err = cluster_key_read(fd, key);
+	if (err == -EINVAL) {
+		log_err("key file %s: %s; found %lld bytes", path,
+			cluster_key_strerror(err), (long long)st.st_size);
 		goto out;
 	}
-	if (wire_key_parse(data, (size_t)n, key)) {
-		log_err("key file %s: expected 32 raw bytes or 64 hex digits, found %zd bytes",
-			path, n);
+	if (err) {
+		log_err("key file %s: %s", path, cluster_key_strerror(err));
 		goto out;
 	}
 	ret = 0;
 out:
-	sodium_memzero(data, sizeof(data));
 	close(fd);
 	return ret;
 }

@@ -51,12 +51,12 @@ run_stage unit make -s -C tests/unit check
 run_stage lint make -s -C libxpmem lint
 run_stage daemon make -s -C daemon check
 run_stage daemon-lint make -s -C daemon lint
-# The test programs, benchmarks and tools: the same cppcheck rules (the
-# examples are in libxpmem's lint).
+# The test programs, benchmarks, tools and the user-space code they share
+# with xpmemd: the same cppcheck rules (the examples are in libxpmem's lint).
 run_stage test-lint cppcheck --enable=warning,style,performance,portability \
-	--error-exitcode=1 --inline-suppr --std=c11 -q -Iinclude \
+	--error-exitcode=1 --inline-suppr --std=c11 -q -Iinclude -Icommon \
 	tests/integration/*.c tests/crossnode/*.c tests/faultinject/*.c tests/hostile/*.c \
-	tools/*.c bench/*.c
+	tools/*.c bench/*.c common/*.c
 run_stage checkpatch tests/checkpatch.sh
 # make install/uninstall, install-dkms and a real dkms build of that tree
 # for each kernel of the matrix, on the host (docs/packaging.md).  The

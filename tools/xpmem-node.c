@@ -27,10 +27,10 @@
 
 #include <sodium.h>
 
+#include "cluster_key.h"
 #include "xpmem_uapi.h"
 
-/* The link key's derivation from the cluster key (docs/transport.md). */
-#define LINK_KEY_LABEL	"xpmem kernel link key v1"
+_Static_assert(CLUSTER_LINK_KEY_LEN == XPMEM_LINK_KEY_LEN, "link key size");
 
 static const char usage[] =
 "usage: xpmem-node COMMAND [OPTIONS]\n"
@@ -107,48 +107,15 @@ static int fail(const char *what)
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* xpmemd's key file: 32 raw bytes, or 64 hex digits and a newline. */
-static int parse_key(const unsigned char *data, size_t len,
-		     unsigned char key[32])
-{
-	size_t i;
-
-	if (len == 32) {
-		memcpy(key, data, 32);
-		return 0;
-	}
-	if (len == 65 && data[64] == '\n')
-		len--;
-	if (len != 64)
-		return -1;
-	for (i = 0; i < 32; i++) {
-		int hi = hexval(data[2 * i]), lo = hexval(data[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		key[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* Reads the cluster key and derives the link key from it. */
+/*
+ * Reads the cluster key (common/cluster_key.c: 32 bytes or 64 hex
+ * digits) of a regular file only we may read, derives the link key.
+ */
 static int load_link_key(const char *path, unsigned char link[32])
 {
-	unsigned char data[256], key[32];
+	unsigned char key[CLUSTER_KEY_LEN];
 	struct stat st;
-	ssize_t n;
-	int fd, ret = -1;
+	int fd, err, ret = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st)) {
@@ -162,22 +129,18 @@ static int load_link_key(const char *path, unsigned char link[32])
 			"readable or writable by group or others (chmod 600)");
 		goto out;
 	}
-	n = read(fd, data, sizeof(data));
-	if (n < 0 || parse_key(data, (size_t)n, key)) {
+	err = cluster_key_read(fd, key);
+	if (err) {
 		fprintf(stderr, "xpmem-node: key file %s: %s\n", path,
-			n < 0 ? strerror(errno) :
-			"not 32 bytes nor 64 hex digits");
+			cluster_key_strerror(err));
 		goto out;
 	}
-	if (sodium_init() < 0 ||
-	    crypto_auth_hmacsha256(link, (const unsigned char *)LINK_KEY_LABEL,
-				   strlen(LINK_KEY_LABEL), key)) {
+	if (cluster_link_key(key, link)) {
 		fprintf(stderr, "xpmem-node: libsodium failed\n");
 		goto out;
 	}
 	ret = 0;
 out:
-	sodium_memzero(data, sizeof(data));
 	sodium_memzero(key, sizeof(key));
 	if (fd >= 0)
 		close(fd);

@@ -104,25 +104,6 @@ static void test_counters(void **state)
 	free(v);
 }
 
-/* The derivation the kernel's peers agree on (docs/transport.md). */
-static void test_link_key(void **state)
-{
-	static const uint8_t want[32] = {
-		0x97, 0xfa, 0x76, 0x9a, 0x99, 0x79, 0x8a, 0xa0,
-		0x72, 0x5f, 0x0f, 0xa9, 0xea, 0x75, 0x78, 0xd9,
-		0xab, 0xe1, 0x32, 0x3b, 0xdc, 0x08, 0x89, 0xce,
-		0x61, 0x86, 0x33, 0x74, 0x64, 0x3d, 0xdc, 0xcd,
-	};
-	uint8_t cluster[32], link[32];
-	int i;
-
-	(void)state;
-	for (i = 0; i < 32; i++)
-		cluster[i] = (uint8_t)i;
-	assert_int_equal(kif_link_key(cluster, link), 0);
-	assert_memory_equal(link, want, sizeof(want));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,7 +111,6 @@ int main(void)
 		cmocka_unit_test(test_peers_single_node),
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_counters),
-		cmocka_unit_test(test_link_key),
 	};
 
 	return cmocka_run_group_tests_name("kernel_if", tests, NULL, NULL);

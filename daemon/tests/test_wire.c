@@ -544,32 +544,6 @@ static void test_next_seq(void **state)
 	assert_true(wire_next_seq(&last, 6000) > 5000);
 }
 
-static void test_key_parse(void **state)
-{
-	uint8_t raw[WIRE_KEY_LEN], k[WIRE_KEY_LEN];
-	char hex[2 * WIRE_KEY_LEN + 2];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		raw[i] = (uint8_t)(0xf0 - i);
-	assert_int_equal(wire_key_parse(raw, sizeof(raw), k), 0);
-	assert_memory_equal(k, raw, sizeof(raw));
-
-	sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
-	memset(k, 0, sizeof(k));
-	assert_int_equal(wire_key_parse((uint8_t *)hex, 64, k), 0);
-	assert_memory_equal(k, raw, sizeof(raw));
-	hex[64] = '\n';
-	assert_int_equal(wire_key_parse((uint8_t *)hex, 65, k), 0);
-	assert_memory_equal(k, raw, sizeof(raw));
-
-	assert_int_equal(wire_key_parse((uint8_t *)hex, 63, k), -1);
-	assert_int_equal(wire_key_parse((uint8_t *)hex, 33, k), -1);
-	hex[10] = 'g';
-	assert_int_equal(wire_key_parse((uint8_t *)hex, 64, k), -1);
-	assert_int_equal(wire_key_parse((uint8_t *)hex, 0, k), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,7 +560,6 @@ int main(void)
 		cmocka_unit_test(test_seg_bad_mac),
 		cmocka_unit_test(test_replayed),
 		cmocka_unit_test(test_next_seq),
-		cmocka_unit_test(test_key_parse),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, setup, NULL);

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,57 +48,6 @@ uint64_t h_fnv(const void *p, size_t n)
 	for (i = 0; i < n; i++)
 		h = (h ^ b[i]) * 1099511628211ULL;
 	return h;
-}
-
-void h_link_key(const uint8_t cluster_key[32], uint8_t link_key[32])
-{
-	static const char msg[] = "xpmem kernel link key v1";
-
-	if (sodium_init() < 0)
-		abort();
-	crypto_auth_hmacsha256(link_key, (const unsigned char *)msg,
-			       sizeof(msg) - 1, cluster_key);
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The key file of xpmemd: 32 raw bytes or 64 hex digits (and a newline). */
-int h_load_key(const char *path, uint8_t key[32])
-{
-	uint8_t buf[80];
-	ssize_t n;
-	int fd, i;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n == 32) {
-		memcpy(key, buf, 32);
-		return 0;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	if (n != 64)
-		return -1;
-	for (i = 0; i < 32; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 static void h_mac(const uint8_t key[32], const char *label,

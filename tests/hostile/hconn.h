@@ -151,9 +151,6 @@ struct hconn {
 	const char *why;		/* of H_FAILED / death */
 };
 
-void h_link_key(const uint8_t cluster_key[32], uint8_t link_key[32]);
-int h_load_key(const char *path, uint8_t key[32]);
-
 void h_ident_default(struct h_ident *id, int version, uint16_t src,
 		     uint16_t dst);
 enum h_result h_connect(struct hconn *hc, const struct h_opts *o);

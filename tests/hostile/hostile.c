@@ -53,6 +53,7 @@
 #include <xpmem_uapi.h>
 
 #include "../common/line_sock.h"
+#include "cluster_key.h"
 #include "hconn.h"
 
 #define CANARY_PAGES	16
@@ -1748,13 +1749,15 @@ static int cmd_attack(int argc, char **argv)
 		c.proto = strstr(peers, "auth_failures") ? 3 : 2;
 	}
 	if (key) {
-		uint8_t ck[32];
+		uint8_t ck[CLUSTER_KEY_LEN];
+		int err = cluster_key_load(key, ck);
 
-		if (h_load_key(key, ck)) {
-			fprintf(stderr, "hostile: key file %s unreadable\n", key);
+		if (err || cluster_link_key(ck, c.link)) {
+			fprintf(stderr, "hostile: key file %s: %s\n", key,
+				err ? cluster_key_strerror(err) :
+				"libsodium failed");
 			return 2;
 		}
-		h_link_key(ck, c.link);
 		c.have_key = 1;
 	}
 	if (c.who == AS_KEYED && c.proto >= 3 && !c.have_key)
@@ -1884,12 +1887,12 @@ struct xpmem_cmd_key {
 static int cmd_setkey(int argc, char **argv)
 {
 	struct xpmem_cmd_key k = { .len = 32 };
-	uint8_t ck[32];
+	uint8_t ck[CLUSTER_KEY_LEN];
 	int fd, ret;
 
-	if (argc < 1 || h_load_key(argv[0], ck))
+	if (argc < 1 || cluster_key_load(argv[0], ck) ||
+	    cluster_link_key(ck, k.key))
 		return 2;
-	h_link_key(ck, k.key);
 	fd = open(XPMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		die(XPMEM_DEVICE_PATH);
