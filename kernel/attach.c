@@ -277,7 +277,7 @@ int xpmem_ioctl_attach(struct xpmem_ctx *ctx, struct file *file,
 	len = end - start;
 
 	ret = -ENOMEM;
-	att = kzalloc(sizeof(*att), GFP_KERNEL);
+	att = kzalloc(sizeof(*att), GFP_KERNEL_ACCOUNT);
 	if (!att)
 		goto err_ap;
 	kref_init(&att->kref);

@@ -11,7 +11,7 @@
 
 struct xpmem_ctx *xpmem_ctx_create(void)
 {
-	struct xpmem_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	struct xpmem_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 
 	if (!ctx)
 		return NULL;

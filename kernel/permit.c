@@ -306,7 +306,7 @@ int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg)
 	}
 
 	ret = -ENOMEM;
-	ap = kzalloc(sizeof(*ap), GFP_KERNEL);
+	ap = kzalloc(sizeof(*ap), GFP_KERNEL_ACCOUNT);
 	if (!ap)
 		goto err_seg;
 	kref_init(&ap->kref);
@@ -317,7 +317,7 @@ int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg)
 	xpmem_count_inc(XPMEM_CNT_PERMITS);
 
 	ret = xa_alloc(&ctx->aps, &slot, NULL,
-		       XA_LIMIT(1, XPMEM_APID_SLOT_MASK), GFP_KERNEL);
+		       XA_LIMIT(1, XPMEM_APID_SLOT_MASK), GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_ap;
 	ap->slot = slot;
@@ -332,7 +332,7 @@ int xpmem_ioctl_get(struct xpmem_ctx *ctx, void __user *arg)
 	}
 	list_add_tail(&ap->seg_link, &seg->aps);
 	mutex_unlock(&seg->lock);
-	xa_store(&ctx->aps, slot, ap, GFP_KERNEL);
+	xa_store(&ctx->aps, slot, ap, GFP_KERNEL_ACCOUNT);
 	xpmem_count_inc(XPMEM_CNT_GETS);
 
 	cmd.apid = ap->apid;
@@ -402,7 +402,7 @@ int xpmem_ap_install(struct xpmem_ctx *ctx, struct xpmem_ap *ap,
 	int ret;
 
 	ret = xa_alloc(&ctx->aps, &slot, NULL,
-		       XA_LIMIT(1, XPMEM_APID_SLOT_MASK), GFP_KERNEL);
+		       XA_LIMIT(1, XPMEM_APID_SLOT_MASK), GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		xpmem_client_release(ap);
 		xpmem_ap_put(ap);
@@ -410,7 +410,7 @@ int xpmem_ap_install(struct xpmem_ctx *ctx, struct xpmem_ap *ap,
 	}
 	ap->slot = slot;
 	ap->apid = xpmem_make_apid(slot);
-	xa_store(&ctx->aps, slot, ap, GFP_KERNEL);
+	xa_store(&ctx->aps, slot, ap, GFP_KERNEL_ACCOUNT);
 	xpmem_count_inc(XPMEM_CNT_GETS);
 	cmd->apid = ap->apid;
 	if (copy_to_user(arg, cmd, sizeof(*cmd))) {

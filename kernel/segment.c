@@ -133,7 +133,7 @@ int xpmem_ioctl_make(struct xpmem_ctx *ctx, void __user *arg)
 	if (!size || offset_in_page(size) || size > TASK_SIZE - vaddr)
 		return -EINVAL;
 
-	seg = kzalloc(sizeof(*seg), GFP_KERNEL);
+	seg = kzalloc(sizeof(*seg), GFP_KERNEL_ACCOUNT);
 	if (!seg)
 		return -ENOMEM;
 	kref_init(&seg->kref);
