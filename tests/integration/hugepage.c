@@ -19,30 +19,6 @@
 #define PAT	0x4a4
 #define BPAT	0x4b4
 
-/* AnonHugePages (kB) of the VMA containing p */
-static long anon_huge_kb(void *p)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512];
-	unsigned long lo, hi;
-	long kb = -1;
-	int in = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 static void peer_b(int fd, void *arg)
 {
 	xpmem_segid_t segid = (xpmem_segid_t)it_recv(fd);
@@ -114,7 +90,7 @@ int main(void)
 		it_skip("MADV_HUGEPAGE: %s (no THP in this kernel?)",
 			strerror(errno));
 	it_fill(buf, LEN, PAT);
-	kb = anon_huge_kb(buf);
+	kb = it_anon_huge_kb(buf);
 	NOTE("A's buffer %p: AnonHugePages %ld kB of %lu", (void *)buf, kb,
 	     LEN >> 10);
 	if (kb <= 0) {

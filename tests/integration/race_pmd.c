@@ -42,30 +42,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* AnonHugePages (kB) of the VMA containing p */
-static long anon_huge_kb(void *p)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512];
-	unsigned long lo, hi;
-	long kb = -1;
-	int in = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 static void *toucher(void *arg)
 {
 	size_t k = (size_t)(uintptr_t)arg;
@@ -164,7 +140,7 @@ int main(void)
 	/* written, not read: real huge pages, not the huge zero page */
 	for (i = 0; i < LEN; i += (size_t)it_page)
 		((volatile char *)buf)[i] = 0;
-	kb = anon_huge_kb(buf);
+	kb = it_anon_huge_kb(buf);
 	NOTE("A's buffer %p: AnonHugePages %ld kB of %lu", (void *)buf, kb,
 	     LEN >> 10);
 	if (kb < (long)(HPAGE >> 10)) {
