@@ -42,12 +42,12 @@
 
 #include "../common/counters.h"
 #include "../common/line_sock.h"
+#include "xnode.h"
 
-#define MIB (1024UL * 1024)
 
 /* ---- small helpers ---- */
 
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -59,7 +59,7 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
@@ -68,7 +68,7 @@ static double now_s(void)
 }
 
 /* FNV-1a over a buffer: the checksum both sides compute. */
-static uint64_t checksum(const volatile unsigned char *p, size_t n)
+uint64_t checksum(const volatile unsigned char *p, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL;
 	size_t i;
@@ -78,7 +78,7 @@ static uint64_t checksum(const volatile unsigned char *p, size_t n)
 	return h;
 }
 
-static long counter(const char *name)
+long counter(const char *name)
 {
 	return (long)xpmem_counter(name);
 }
@@ -127,12 +127,12 @@ static int cmd_setup(int argc, char **argv)
 /* ---- servant: executes requests, answers one line each ---- */
 
 /* "RET ERRNO" of a call that returned @r (errno read after the call). */
-static void send_status(int fd, int r)
+void send_status(int fd, int r)
 {
 	line_send(fd, "%d %d", r, r < 0 ? errno : 0);
 }
 
-static sigjmp_buf fault_jmp;
+sigjmp_buf fault_jmp;
 
 static void on_fault(int sig)
 {
@@ -184,6 +184,25 @@ static int udp_junk(uint32_t addr, uint16_t port, uint64_t count)
 	}
 	close(s);
 	return sent;
+}
+
+/*
+ * Requests of the case files (xnode_*.c): each answers the ops it owns
+ * and returns 1, else 0.
+ */
+static int (*const serve_exts[])(int fd, const char *op, char *req,
+				 const uint64_t arg[4]) = {
+	NULL
+};
+
+static int serve_ext(int fd, const char *op, char *req, const uint64_t arg[4])
+{
+	int i;
+
+	for (i = 0; serve_exts[i]; i++)
+		if (serve_exts[i](fd, op, req, arg))
+			return 1;
+	return 0;
 }
 
 static void serve_one(int fd, char *req)
@@ -297,7 +316,7 @@ static void serve_one(int fd, char *req)
 		if (sscanf(req, "%*s %63s", name) != 1)
 			name[0] = 0;
 		line_send(fd, "%ld", counter(name));
-	} else {
+	} else if (!serve_ext(fd, op, req, (uint64_t[4]){ a, b, c, d })) {
 		line_send(fd, "? unknown request");
 	}
 }
@@ -331,14 +350,9 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- driver: the owner runs the cases ---- */
 
-struct servant {
-	int fd;
-	const char *addr;
-};
+int passed, failed;
 
-static int passed, failed;
-
-static void result(int ok, const char *name, const char *fmt, ...)
+void result(int ok, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -358,9 +372,9 @@ static void result(int ok, const char *name, const char *fmt, ...)
 }
 
 /* Sends a request and parses up to two numbers (hex) of the reply. */
-static char reply[512];
+char reply[512];
 
-static const char *rpc(struct servant *s, const char *fmt, ...)
+const char *rpc(struct servant *s, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -374,17 +388,12 @@ static const char *rpc(struct servant *s, const char *fmt, ...)
 	return reply;
 }
 
-static long rpc_counter(struct servant *s, const char *name)
+long rpc_counter(struct servant *s, const char *name)
 {
 	return strtol(rpc(s, "counter %s", name), NULL, 10);
 }
 
-struct remote_att {
-	long long apid;
-	uintptr_t addr;
-};
-
-static int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
+int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
 			 size_t off, size_t size, struct remote_att *ra)
 {
 	int err;
@@ -398,13 +407,13 @@ static int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
 	return 0;
 }
 
-static void remote_detach(struct servant *s, struct remote_att *ra)
+void remote_detach(struct servant *s, struct remote_att *ra)
 {
 	rpc(s, "detach %" PRIxPTR, ra->addr);
 	rpc(s, "release %llx", ra->apid);
 }
 
-static int remote_sum(struct servant *s, uintptr_t addr, size_t size,
+int remote_sum(struct servant *s, uintptr_t addr, size_t size,
 		      uint64_t *sum, double *secs)
 {
 	const char *r = rpc(s, "sum %" PRIxPTR " %zx", addr, size);
@@ -414,7 +423,7 @@ static int remote_sum(struct servant *s, uintptr_t addr, size_t size,
 	return sscanf(r, "%" SCNx64 " %lf", sum, secs) == 2 ? 0 : -1;
 }
 
-static void *owner_buffer(size_t size, unsigned int seed)
+void *owner_buffer(size_t size, unsigned int seed)
 {
 	unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -474,7 +483,7 @@ static void case_write(struct servant *s)
 	int ok;
 
 	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
-	result(ok, "write_attach", "");
+	result(ok, "write_attach", NULL);
 	if (!ok)
 		return;
 	/* The remote fetches page 0, then both write disjoint halves. */
@@ -497,7 +506,7 @@ static void case_write(struct servant *s)
 	    XPMEM_SYNC_ACQUIRE);
 	ok = !remote_sum(s, ra.addr + 4096, 4096, &sum, &secs) &&
 	     sum == checksum(buf + 4096, 4096);
-	result(ok, "acquire_sees_owner_write", "");
+	result(ok, "acquire_sees_owner_write", NULL);
 
 	/* Detach implies release. */
 	rpc(s, "fill %" PRIxPTR " %x %x", ra.addr + 3 * 4096, 16, 0x77);
@@ -527,7 +536,7 @@ static void case_write_many(struct servant *s)
 	if (!want)
 		die("malloc");
 	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
-	result(ok, "write_many_attach", "");
+	result(ok, "write_many_attach", NULL);
 	if (!ok) {
 		free(want);
 		munmap(buf, size);
@@ -535,7 +544,7 @@ static void case_write_many(struct servant *s)
 	}
 	memcpy(want, buf, size);
 	memset(want, 0x5A, 20 * 4096);
-	rpc(s, "fill %" PRIxPTR " %zx %x", ra.addr, 20 * 4096, 0x5A);
+	rpc(s, "fill %" PRIxPTR " %zx %x", ra.addr, (size_t)20 * 4096, 0x5A);
 	for (i = 20; i < npages; i++) {
 		size_t off = i * 4096 + (i * 97) % 4096;
 
@@ -576,7 +585,7 @@ static void case_write_partial(struct servant *s)
 	int ok, ret = 0, err = 0;
 
 	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra);
-	result(ok, "write_partial_attach", "");
+	result(ok, "write_partial_attach", NULL);
 	if (!ok) {
 		munmap(buf, size);
 		return;
@@ -673,7 +682,7 @@ static void case_stress(struct servant *s)
 
 	if (buf == MAP_FAILED || segid < 0 ||
 	    remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra)) {
-		result(0, "stress_setup", "");
+		result(0, "stress_setup", NULL);
 		return;
 	}
 	inv0 = counter("remote_invalidates_sent");
@@ -708,7 +717,7 @@ static void case_stress(struct servant *s)
 
 /* ---- a peer VM killed (tests/vm/run-vm: XPMEM_HOST_CTL/kill.J) ---- */
 
-static long net_timeout_ms(void)
+long net_timeout_ms(void)
 {
 	FILE *f = fopen("/sys/module/xpmem/parameters/net_timeout_ms", "r");
 	long ms = 5000;
@@ -722,7 +731,7 @@ static long net_timeout_ms(void)
 }
 
 /* A field of node @node's line in /proc/xpmem/peers, or -1. */
-static long peer_field(int node, const char *field)
+long peer_field(int node, const char *field)
 {
 	FILE *f = fopen("/proc/xpmem/peers", "r");
 	char line[1024], want[32], *p;
@@ -743,7 +752,7 @@ static long peer_field(int node, const char *field)
 }
 
 /* Asks the host to SIGKILL guest @index's QEMU; 0 once it is dead. */
-static int kill_vm(int index)
+int kill_vm(int index)
 {
 	const char *dir = getenv("XPMEM_HOST_CTL");
 	char path[512];
@@ -767,7 +776,7 @@ static int kill_vm(int index)
 }
 
 /* Polls gauge @name until it reads @want (the fence callback is async). */
-static long counter_settle(const char *name, long want, double secs)
+long counter_settle(const char *name, long want, double secs)
 {
 	double t0 = now_s();
 	long v;
@@ -925,7 +934,7 @@ static void case_owner_exit(struct servant *s)
 	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDONLY, 0, 8 * 4096,
 					 &ra) &&
 	     !remote_sum(s, ra.addr, 8 * 4096, &sum, &secs);
-	result(ok, "owner_exit_setup", "");
+	result(ok, "owner_exit_setup", NULL);
 	if (write(gfd[1], "", 1) != 1 || waitpid(pid, &status, 0) != pid)
 		die("owner child");
 	if (ok) {
@@ -957,7 +966,7 @@ static void case_migrate(struct servant *s)
 
 	if (segid < 0 || remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra) ||
 	    remote_sum(s, ra.addr, size, &sum, &secs)) {
-		result(0, "migrate_setup", "");
+		result(0, "migrate_setup", NULL);
 		return;
 	}
 	/* to the other NUMA node of whichever the first page is on */
@@ -978,7 +987,7 @@ static void case_migrate(struct servant *s)
 	       "migrate_invalidates", "%ld of 8 pages moved, %ld invalidations",
 	       moved, counter("remote_invalidates_sent") - inv0);
 	result(!remote_sum(s, ra.addr, size, &sum, &secs) &&
-	       sum == checksum(buf, size), "migrate_reads_correct", "");
+	       sum == checksum(buf, size), "migrate_reads_correct", NULL);
 	remote_detach(s, &ra);
 	xpmem_remove(segid);
 	munmap(buf, size);
@@ -1000,7 +1009,7 @@ static void case_latency(struct servant *s)
 	int i, n = 50;
 
 	if (segid < 0 || remote_attach(s, segid, XPMEM_RDWR, 0, 4096, &ra)) {
-		result(0, "latency_setup", "");
+		result(0, "latency_setup", NULL);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -1042,7 +1051,7 @@ static long kernel_kib(void)
 }
 
 /* Lines of the kernel log that report a warning or worse. */
-static long kernel_reports(void)
+long kernel_reports(void)
 {
 	FILE *p = popen("dmesg | grep -cE 'WARNING|BUG|Oops|KASAN'", "r");
 	long n = -1;
@@ -1122,7 +1131,7 @@ out:
 
 #define PARAM_DIR "/sys/module/xpmem/parameters/"
 
-static long param_get(const char *name)
+long param_get(const char *name)
 {
 	char path[256];
 	long v = -1;
@@ -1138,7 +1147,7 @@ static long param_get(const char *name)
 	return v;
 }
 
-static int param_set(const char *name, long v)
+int param_set(const char *name, long v)
 {
 	char path[256];
 	FILE *f;
@@ -1153,7 +1162,7 @@ static int param_set(const char *name, long v)
 }
 
 /* The servant GETs @segid: the permit id, or -errno. */
-static long long remote_get(struct servant *s, xpmem_segid_t segid, int flags)
+long long remote_get(struct servant *s, xpmem_segid_t segid, int flags)
 {
 	long long apid = -1;
 	int err = 0;
@@ -1251,7 +1260,7 @@ static void case_limits(struct servant *s)
 
 		ok = !err[1] && !remote_sum(s, addr[1], size, &sum, &secs) &&
 		     sum == checksum(buf, size);
-		result(ok, "limits_granted_attachment_reads", "");
+		result(ok, "limits_granted_attachment_reads", NULL);
 	}
 	refused = counter("remote_limit_refused") - refused0;
 	result(refused == 4, "limits_counted",

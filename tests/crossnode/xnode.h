@@ -1,0 +1,71 @@
+/*
+ * xnode.h: what the cross-node case files (xnode.c, xnode_*.c) share: the
+ * driver's view of a servant, the line protocol calls, results, and small
+ * probes of the local kernel.  A case file adds a `cases_<area>()` call to
+ * cmd_drive() and, for servant requests of its own, an entry to
+ * serve_exts[] in xnode.c.
+ */
+#ifndef XNODE_H
+#define XNODE_H
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xpmem.h>
+
+#define MIB (1024UL * 1024)
+
+/* ---- both sides ---- */
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+double now_s(void);
+/* FNV-1a over a buffer: the checksum both sides compute. */
+uint64_t checksum(const volatile unsigned char *p, size_t n);
+long counter(const char *name);			/* /proc/xpmem/counters */
+long param_get(const char *name);		/* xpmem module parameter */
+int param_set(const char *name, long v);
+long net_timeout_ms(void);
+long peer_field(int node, const char *field);	/* /proc/xpmem/peers */
+long kernel_reports(void);	/* kernel log lines: WARNING, BUG, ... */
+
+/* ---- servant ---- */
+/* Answers "RET ERRNO" of a call that returned @r. */
+void send_status(int fd, int r);
+/* SIGBUS and SIGSEGV longjmp here with the signal number. */
+extern sigjmp_buf fault_jmp;
+
+/* ---- driver ---- */
+struct servant {
+	int fd;
+	const char *addr;
+};
+
+struct remote_att {
+	long long apid;
+	uintptr_t addr;
+};
+
+extern int passed, failed;
+/* Prints "ok NAME: ..." or "FAIL NAME: ..." and counts it. */
+void result(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* One request, one line of reply (valid until the next rpc()). */
+const char *rpc(struct servant *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+long rpc_counter(struct servant *s, const char *name);
+/* The servant gets and attaches [off, off + size) of @segid; 0 or -1. */
+int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
+		  size_t off, size_t size, struct remote_att *ra);
+void remote_detach(struct servant *s, struct remote_att *ra);
+/* The servant's checksum of [addr, addr + size): 0, or -1 on a signal. */
+int remote_sum(struct servant *s, uintptr_t addr, size_t size, uint64_t *sum,
+	       double *secs);
+long long remote_get(struct servant *s, xpmem_segid_t segid, int flags);
+/* An anonymous buffer of the owner filled from @seed. */
+void *owner_buffer(size_t size, unsigned int seed);
+/* Asks the host to SIGKILL guest @index's QEMU; 0 once it is dead. */
+int kill_vm(int index);
+/* Polls gauge @name until it reads @want or @secs pass; its last value. */
+long counter_settle(const char *name, long want, double secs);
+
+#endif
