@@ -2,7 +2,8 @@
 # Runs in both guests of the cross-node bench (bench/run.sh, tests/vm/run-vm
 # --nodes 2): node i gets id i+1.  First perftest on the same link (server
 # on node 0, the owner; client on node 1, the attacher, which reads in the
-# same direction as the attacher's fetches), then bench_remote: node 1
+# same direction as the attacher's fetches; then ib_send_lat 64 B, the
+# two-sided round trip), then bench_remote: node 1
 # serves, node 0 drives.  Figures (JSON lines) go to stdout and to
 # $XPMEM_LOGDIR/bench.jsonl.
 set -euo pipefail
@@ -53,6 +54,27 @@ for t in "${tests[@]}"; do
 				$1, $4 * 125, $3 * 125, $2 }' <<< "$res" | emit
 	fi
 done
+
+# perftest's two-sided round trip on the same link: ib_send_lat 64 B
+# (SEND and a SEND back, like xpmem's request and reply; perftest
+# reports half of the round trip, so ib_send_rtt is twice its figures).
+cmd=(timeout 120 ib_send_lat -d rxe0 -F -p $port -s 64 -n 1000)
+if ((me == 0)); then
+	"${cmd[@]}" > /dev/null 2>&1 || echo "bench: ib_send_lat server failed" >&2
+else
+	res=""
+	for try in $(seq 30); do
+		res=$("${cmd[@]}" "${addrs[0]}" 2>&1) && break
+		res=""
+		sleep 1
+	done
+	[[ -n $res ]] || { echo "bench: ib_send_lat did not run" >&2; exit 1; }
+	awk 'NF >= 9 && $1 == 64 {
+		printf "{\"name\":\"ib_send_lat\",\"size\":64,\"unit\":\"us\",\"median\":%s,\"min\":%s,\"max\":%s,\"n\":%d,\"avg\":%s,\"p99\":%s}\n",
+			$5, $3, $4, $2, $6, $8
+		printf "{\"name\":\"ib_send_rtt\",\"size\":64,\"unit\":\"us\",\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,\"n\":%d,\"avg\":%.3f,\"note\":\"2x ib_send_lat\"}\n",
+			2 * $5, 2 * $3, 2 * $4, $2, 2 * $6 }' <<< "$res" | emit
+fi
 
 if ((me == 1)); then
 	# The kernel transport's own round trip (PING, echoed by the owner's

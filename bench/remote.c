@@ -8,6 +8,11 @@
  *   bench_remote drive ADDR PORT    the owner (node 0): makes the
  *                                   segments, tells the attacher what to
  *                                   do, and times its own invalidations
+ *   bench_remote sharers PORT ADDR...
+ *                                   the owner of one page that 1, 2, 4
+ *                                   and 7 attachers (one per node, each
+ *                                   serving) hold: times its munmap
+ *                                   (bench/guest-sharers.sh)
  *
  * The two talk over a TCP connection on the virtual network, one text
  * line per request and per answer.  Figures are JSON lines (bench.h) on
@@ -280,17 +285,62 @@ static int cmd_serve(const char *port)
 static int sv = -1;
 static char reply[256];
 
-static const char *rpc(const char *fmt, ...)
+static const char *vrpc_to(int fd, const char *fmt, va_list ap)
 {
 	char buf[256];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (line_send(fd, "%s", buf) || line_recv(fd, reply, sizeof(reply)))
+		bench_die("the attacher went away");
+	return reply;
+}
+
+static __attribute__((format(printf, 1, 2))) const char *rpc(const char *fmt,
+							    ...)
+{
+	const char *r;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	r = vrpc_to(sv, fmt, ap);
 	va_end(ap);
-	if (line_send(sv, "%s", buf) || line_recv(sv, reply, sizeof(reply)))
-		bench_die("the attacher went away");
-	return reply;
+	return r;
+}
+
+static __attribute__((format(printf, 2, 3))) const char *
+rpc_to(int fd, const char *fmt, ...)
+{
+	const char *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = vrpc_to(fd, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A TCP connection to the attacher at ADDR:PORT, tried for 2 minutes. */
+static int connect_to(const char *addr, const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	double t0 = bench_now();
+	int fd, one = 1;
+
+	sa.sin_port = htons((uint16_t)atoi(port));
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		bench_die("address");
+	for (;;) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd >= 0 && !connect(fd, (void *)&sa, sizeof(sa)))
+			break;
+		if (fd >= 0)
+			close(fd);
+		if (bench_now() - t0 > 120)
+			bench_die("the attacher does not answer");
+		usleep(200000);
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
 }
 
 static unsigned char *owner_buffer(size_t size, unsigned int seed,
@@ -376,13 +426,72 @@ static int drive_invalidate(int n)
 	return 1;
 }
 
+/*
+ * Invalidation against the number of sharer nodes: the owner's munmap of
+ * one page that K attachers on K nodes each read since the last round
+ * (K = 1, 2, 4, 7), 30 rounds each, as drive_invalidate does for one.
+ */
+static int drive_sharers(int n, char **addrs, const char *port)
+{
+	static const int ks[] = { 1, 2, 4, 7 };
+	int fds[7], i, k, r, ok = 1;
+	xpmem_segid_t segid;
+	unsigned char *p = owner_buffer(PAGE, 9, &segid);
+
+	if (n < 1 || n > 7) {
+		fprintf(stderr, "bench: 1 to 7 attachers, not %d\n", n);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		fds[i] = connect_to(addrs[i], port);
+		rpc_to(fds[i], "attach %llx %lx", (long long)segid, PAGE);
+	}
+	for (k = 0; k < 4 && ks[k] <= n; k++) {
+		struct bench_stats st = { 0 };
+		long sent0 = bench_counter("remote_invalidates_sent");
+		long acked0 = bench_counter("remote_invalidates_acked");
+		char name[32];
+
+		for (r = 0; r < 30; r++) {
+			double t0;
+
+			p[0] = (unsigned char)(r + 1);
+			for (i = 0; i < ks[k]; i++)
+				if (atoi(rpc_to(fds[i], "touch")) != r + 1) {
+					fprintf(stderr, "bench: attacher %d read %s, not %d\n",
+						i, reply, r + 1);
+					ok = 0;
+				}
+			t0 = bench_now();
+			if (munmap(p, PAGE))
+				bench_die("munmap");
+			bench_add(&st, (bench_now() - t0) * 1e6);
+			if (mmap(p, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+				 MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
+				bench_die("mmap again");
+		}
+		snprintf(name, sizeof(name), "invalidation_sharers%d", ks[k]);
+		bench_emit(name, PAGE, "us", &st, "sharers", (double)ks[k],
+			   "invalidates_sent", (double)(bench_counter(
+				"remote_invalidates_sent") - sent0),
+			   "invalidates_acked", (double)(bench_counter(
+				"remote_invalidates_acked") - acked0), BENCH_END);
+	}
+	for (i = 0; i < n; i++) {
+		rpc_to(fds[i], "detach");
+		line_send(fds[i], "quit");
+		close(fds[i]);
+	}
+	xpmem_remove(segid);
+	munmap(p, PAGE);
+	return ok;
+}
+
 static int cmd_drive(const char *addr, const char *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	double t0 = bench_now();
 	static const long ras[] = { 1, 2, 4, 8 };
 	const char *only = getenv("BENCH_ONLY");
-	int one = 1, ok = 1;
+	int ok = 1;
 
 	/* BENCH_ONLY=invalidate: that figure alone (for tracing it). */
 	if (only && strcmp(only, "invalidate")) {
@@ -390,20 +499,7 @@ static int cmd_drive(const char *addr, const char *port)
 			only);
 		return 2;
 	}
-	sa.sin_port = htons((uint16_t)atoi(port));
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-		bench_die("address");
-	for (;;) {
-		sv = socket(AF_INET, SOCK_STREAM, 0);
-		if (sv >= 0 && !connect(sv, (void *)&sa, sizeof(sa)))
-			break;
-		if (sv >= 0)
-			close(sv);
-		if (bench_now() - t0 > 120)
-			bench_die("the attacher does not answer");
-		usleep(200000);
-	}
-	setsockopt(sv, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sv = connect_to(addr, port);
 
 	if (!only) {
 		xpmem_segid_t segid;
@@ -433,6 +529,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "drive"))
 		return cmd_drive(argv[2], argv[3]);
-	fprintf(stderr, "usage: bench_remote serve PORT | drive ADDR PORT\n");
+	if (argc >= 4 && !strcmp(argv[1], "sharers"))
+		return drive_sharers(argc - 3, argv + 3, argv[2]) ? 0 : 1;
+	fprintf(stderr, "usage: bench_remote serve PORT | drive ADDR PORT | sharers PORT ADDR...\n");
 	return 2;
 }

@@ -66,5 +66,13 @@ def num: if . == null then "-" elif . >= 100 then (. | round | tostring)
     row("cross"; "sync_release_dirty_1page"; 4096; "ib_read_lat"; 2; "lo"; null; "xpmem_sync(RELEASE), 1 page written"),
     row("cross"; "sync_release_dirty_16pages"; 65536; "ib_read_lat"; 2; "lo"; null; "xpmem_sync(RELEASE), 16 pages written"),
     row("cross"; "xpmem_ping"; 64; "ib_read_lat"; 2; "lo"; null; "kernel transport round trip (PING)"),
-    row("cross"; "xpmem_ping"; 4096; "ib_read_lat"; 4096; "lo"; null; "kernel transport round trip (PING)")
+    row("cross"; "xpmem_ping"; 4096; "ib_read_lat"; 4096; "lo"; null; "kernel transport round trip (PING)"),
+    row("cross"; "xpmem_ping"; 64; "ib_send_rtt"; 64; "lo"; 1.3; "the transport's round trip vs perftest's two-sided one (2x ib_send_lat)"),
+    row("cross"; "ib_send_rtt"; 64; "ib_read_lat"; 2; "lo"; null; "perftest two-sided round trip vs one-sided READ"),
+    row("cross"; "invalidation_munmap"; 4096; "xpmem_ping"; 64; "lo"; 1.3; "invalidation round (1 sharer) vs the transport's floor"),
+    row("cross"; "remote_fault_ra1"; 4096; "xpmem_ping"; 64; "lo"; null; "cold 1-page fault vs the transport's floor"),
+    row("cross"; "remote_fault_ra1"; 4096; "xpmem_ping"; 4096; "lo"; null; "cold 1-page fault vs a 4 KiB round trip"),
+    row("sharers"; "invalidation_sharers1"; 4096; "sharers_xpmem_ping"; 64; "lo"; 1.3; "8 guests: munmap of a page 1 sharer node holds vs the owner's PING"),
+    ([2, 4, 7][] as $k | row("sharers"; "invalidation_sharers\($k)"; 4096; "invalidation_sharers1"; 4096; "lo";
+	(if $k == 7 then 1.5 else null end); "the same page held by \($k) sharer nodes vs 1"))
   ]

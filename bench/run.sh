@@ -4,12 +4,15 @@
 #   local  1 guest (--mem 3584, 512 huge pages reserved in the guest):
 #          bench/guest-local.sh
 #   cross  2 guests over Soft-RoCE: bench/guest-cross.sh
+#   sharers 8 guests (1 vCPU, run-vm's small default memory): one page
+#          held by 1, 2, 4 and 7 sharer nodes: bench/guest-sharers.sh
 # Then writes build/bench/results.json (every figure, the table, the
 # ibv_reg_mr results, the host's load), prints the table and plots
 # build/bench/bandwidth.png with gnuplot.  Not a test: it fails only if a
 # run fails, never because a target is missed.
 #
-#   bench/run.sh [local|cross|report]...   (default: local cross report)
+#   bench/run.sh [local|cross|sharers|report]...
+#                                (default: local cross sharers report)
 #   BENCH_KERNEL=stock|6.12|...  the guests' kernel (default stock)
 #   BENCH_MODULE=PATH            another xpmem.ko (default: run-vm's, the
 #                                one built for that kernel)
@@ -21,7 +24,7 @@ kernel=${BENCH_KERNEL:-stock}
 module=()
 [[ -n ${BENCH_MODULE:-} ]] && module=(--module "$BENCH_MODULE")
 parts=("$@")
-((${#parts[@]})) || parts=(local cross report)
+((${#parts[@]})) || parts=(local cross sharers report)
 mkdir -p "$out"
 for tool in jq gnuplot; do
 	command -v $tool > /dev/null || { echo "bench: $tool missing (tools/setup.sh installs it)" >&2; exit 1; }
@@ -49,7 +52,8 @@ vm() { # NAME RUN-VM-ARGS... -- COMMAND
 report() {
 	local figs=$out/figures.json
 	# every figure, tagged with its run and node
-	for f in "$out"/local/node0/bench.jsonl "$out"/cross/node*/bench.jsonl; do
+	for f in "$out"/local/node0/bench.jsonl "$out"/cross/node*/bench.jsonl \
+		"$out"/sharers/node0/bench.jsonl; do
 		[[ -s $f ]] || continue
 		run=$(basename "$(dirname "$(dirname "$f")")")
 		node=$(basename "$(dirname "$f")")
@@ -105,7 +109,8 @@ for p in "${parts[@]}"; do
 	case $p in
 	local) vm local --mem 3584 --timeout 1800 -- bench/guest-local.sh ;;
 	cross) vm cross --nodes 2 --timeout 1800 -- bench/guest-cross.sh ;;
+	sharers) vm sharers --nodes 8 --timeout 1800 -- bench/guest-sharers.sh ;;
 	report) report ;;
-	*) echo "usage: bench/run.sh [local|cross|report]..." >&2; exit 2 ;;
+	*) echo "usage: bench/run.sh [local|cross|sharers|report]..." >&2; exit 2 ;;
 	esac
 done

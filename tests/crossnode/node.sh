@@ -3,7 +3,8 @@
 # the segments and drives the cases, the others serve as attachers.
 # Arguments (from run.sh): peer-killed adds the case where the last node's
 # VM is killed by the host; quick skips the largest read (debug kernel);
-# noperf skips the perftest figures.
+# noperf skips the perftest figures; eight runs the many-sharer cases
+# alone (xnode_eight.c).
 set -euo pipefail
 cd "$(dirname "$0")"
 addrs=($XPMEM_NODE_ADDRS)
@@ -44,6 +45,7 @@ if ((me == 0)); then
 		case $a in
 		peer-killed) opts+=(XNODE_PEER_KILLED=1) ;;
 		quick) opts+=(XNODE_QUICK=1) ;;
+		eight) opts+=(XNODE_EIGHT=1) ;;
 		esac
 	done
 	exec env "${opts[@]}" ./xnode drive 7700 "${addrs[@]:1}"

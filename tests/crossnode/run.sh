@@ -4,11 +4,14 @@
 #   --peer-killed  end with the last node's VM killed by the host (2 nodes:
 #                  the owner's wait stays killable; 3: bounded by the timeout)
 #   --quick      skip the 64 MiB read, shorter stress (debug kernel)
+#   --eight      the many-sharer cases alone (xnode_eight.c): a segment
+#                cached on NODES-1 sharers (default NODES 8), no perftest
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 opts=()
-while [[ ${1:-} == --peer-killed || ${1:-} == --quick ]]; do
+while [[ ${1:-} == --peer-killed || ${1:-} == --quick || ${1:-} == --eight ]]; do
 	opts+=("${1#--}")
+	[[ $1 == --eight ]] && opts+=(noperf) && : "${NODES:=8}"
 	shift
 done
 make -s -C tests/crossnode

@@ -15,6 +15,8 @@
 #include <xpmem.h>
 
 #define MIB (1024UL * 1024)
+/* Servants one driver takes: the 8-node stage has 7 sharer nodes. */
+#define XNODE_MAX_SERVANTS 7
 
 /* ---- both sides ---- */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -67,5 +69,11 @@ void *owner_buffer(size_t size, unsigned int seed);
 int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */
 long counter_settle(const char *name, long want, double secs);
+/* Every gauge of the owner and the servants (fd >= 0) back at zero. */
+void case_gauges(struct servant **sv, int nsv);
+
+/* ---- case files ---- */
+/* xnode_eight.c: the 8-node stage's cases alone (XNODE_EIGHT=1); exit status */
+int drive_eight(struct servant **sv, int n);
 
 #endif
