@@ -12,6 +12,13 @@
  *                                default batch), hugetlb (owner on 2 MiB
  *                                MAP_HUGETLB pages) or thp (owner on
  *                                transparent huge pages)
+ *   bench_local touch owner [MIB] the reference of the 4 KiB modes: a fresh
+ *                                process's first read of every 4 KiB of
+ *                                MIB MiB of its own fresh anonymous memory
+ *   bench_local cycle [KIB]      xpmem_get + xpmem_attach + xpmem_detach +
+ *                                xpmem_release of a KIB (default 64) KiB
+ *                                segment, next to mmap + munmap of as
+ *                                much anonymous memory, in one process
  *
  * One JSON object per figure on stdout (bench.h).
  */
@@ -286,6 +293,134 @@ static int touch_once(xpmem_segid_t segid, size_t size, double *secs,
 	return 0;
 }
 
+/*
+ * The reference of the 4 KiB touch figures: a fresh child maps @size of
+ * anonymous memory (4 KiB pages) and reads one byte of every page, the
+ * same bytes as touch_once(), timed from before its mmap.  Every read
+ * is a fault that maps the zero page: the core's cheapest fault.
+ */
+static int cmd_touch_owner(size_t size)
+{
+	struct bench_stats st = { 0 };
+	int r;
+
+	for (r = 0; r < 3; r++) {
+		int fd[2], status;
+		double secs;
+		pid_t pid;
+
+		if (pipe(fd))
+			bench_die("pipe");
+		pid = fork();
+		if (pid < 0)
+			bench_die("fork");
+		if (pid == 0) {
+			volatile unsigned char *p;
+			uint64_t sum = 0;
+			double t0 = bench_now();
+			size_t i;
+
+			p = map_anon(size, 0);
+			if (!p || madvise((void *)p, size, MADV_NOHUGEPAGE))
+				bench_die("mmap");
+			for (i = 0; i < size; i += 4 * KIB)
+				sum += p[i + (i >> 12) % 64 * 8];
+			secs = bench_now() - t0;
+			if (sum)
+				bench_die("fresh memory is not zero");
+			xwrite(fd[1], &secs, sizeof(secs));
+			_exit(0);
+		}
+		close(fd[1]);
+		xread(fd[0], &secs, sizeof(secs));
+		close(fd[0]);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			bench_die("owner touch");
+		bench_add(&st, secs * 1e3);
+	}
+	bench_emit("touch_owner", size, "ms", &st, BENCH_END);
+	return 0;
+}
+
+/*
+ * The life of an attachment that is used once, as MPI libraries without
+ * an attachment cache do per message: xpmem_get, xpmem_attach,
+ * xpmem_detach, xpmem_release, nothing touched.  The reference is the
+ * same process's mmap + munmap of as much anonymous memory (an attach is
+ * an mmap of the device, a detach an munmap).  Samples alternate.
+ */
+#define CYCLE_LOOPS	200
+
+static void cycle_child(xpmem_segid_t segid, size_t size)
+{
+	struct bench_stats sx = { 0 }, sm = { 0 };
+	int r, i;
+
+	for (r = -1; r < 15; r++) {	/* -1: warm-up */
+		double t0 = bench_now();
+
+		for (i = 0; i < CYCLE_LOOPS; i++) {
+			xpmem_apid_t apid = xpmem_get(segid, XPMEM_RDWR,
+						      XPMEM_PERMIT_MODE, NULL);
+			struct xpmem_addr xa = { .apid = apid, .offset = 0 };
+			void *att;
+
+			if (apid < 0)
+				bench_die("xpmem_get");
+			att = xpmem_attach(xa, size, NULL);
+			if (att == (void *)-1)
+				bench_die("xpmem_attach");
+			if (xpmem_detach(att) || xpmem_release(apid))
+				bench_die("xpmem_detach/release");
+		}
+		if (r >= 0)
+			bench_add(&sx, (bench_now() - t0) * 1e6 / CYCLE_LOOPS);
+
+		t0 = bench_now();
+		for (i = 0; i < CYCLE_LOOPS; i++) {
+			void *p = map_anon(size, 0);
+
+			if (!p || munmap(p, size))
+				bench_die("mmap/munmap");
+		}
+		if (r >= 0)
+			bench_add(&sm, (bench_now() - t0) * 1e6 / CYCLE_LOOPS);
+	}
+	bench_emit("cycle_xpmem", size, "us", &sx, BENCH_END);
+	bench_emit("cycle_mmap", size, "us", &sm, BENCH_END);
+}
+
+/* The owner (parent) makes the segment; a child attaches, as MPI does. */
+static int cmd_cycle(size_t size)
+{
+	unsigned char *buf = map_anon(size, 0);
+	xpmem_segid_t segid;
+	int status;
+	pid_t pid;
+
+	if (!buf)
+		bench_die("mmap");
+	fill(buf, size, 3);
+	madvise(buf, size, MADV_DONTFORK);
+	segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE, (void *)0600);
+	if (segid < 0)
+		bench_die("xpmem_make");
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork");
+	if (pid == 0) {
+		cycle_child(segid, size);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		bench_die("cycle child");
+	xpmem_remove(segid);
+	munmap(buf, size);
+	return 0;
+}
+
 static int cmd_touch(const char *mode, size_t size)
 {
 	struct bench_stats st = { 0 };
@@ -340,9 +475,15 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "copy"))
 		return cmd_copy((argc > 2 ? strtoul(argv[2], NULL, 0) : 256) *
 				MIB);
+	if (argc >= 3 && !strcmp(argv[1], "touch") && !strcmp(argv[2], "owner"))
+		return cmd_touch_owner((argc > 3 ? strtoul(argv[3], NULL, 0) :
+					1024) * MIB);
+	if (argc >= 2 && !strcmp(argv[1], "cycle"))
+		return cmd_cycle((argc > 2 ? strtoul(argv[2], NULL, 0) : 64) *
+				 KIB);
 	if (argc >= 3 && !strcmp(argv[1], "touch"))
 		return cmd_touch(argv[2], (argc > 3 ? strtoul(argv[3], NULL, 0) :
 					   1024) * MIB);
-	fprintf(stderr, "usage: bench_local copy [MAX_MIB] | touch 4k|batch|hugetlb|thp [MIB]\n");
+	fprintf(stderr, "usage: bench_local copy [MAX_MIB] | touch 4k|batch|hugetlb|thp|owner [MIB] | cycle [KIB]\n");
 	return 2;
 }
