@@ -71,19 +71,29 @@ static int xpmem_fault_window(struct xpmem_fault *f, struct mm_struct *owner,
 {
 	struct vm_area_struct *vma = f->vmf->vma;
 	unsigned long addr = f->vmf->address & PAGE_MASK;
+	unsigned long oaddr;
 	struct vm_area_struct *ovma;
 
 	f->delta = f->seg->vaddr + f->att->offset - vma->vm_start;
-	ovma = vma_lookup(owner, addr + f->delta);
+	oaddr = addr + f->delta;
+	ovma = vma_lookup(owner, oaddr);
 	if (!ovma || (ovma->vm_flags & (VM_IO | VM_PFNMAP)))
 		return -EFAULT;
 
 	f->start = addr - ((addr >> PAGE_SHIFT) % batch) * PAGE_SIZE;
 	f->end = f->start + batch * PAGE_SIZE;
 	f->start = max3(f->start, vma->vm_start, addr & PMD_MASK);
-	f->start = max(f->start, ovma->vm_start - f->delta);
 	f->end = min3(f->end, vma->vm_end, (addr & PMD_MASK) + PMD_SIZE);
-	f->end = min(f->end, ovma->vm_end - f->delta);
+	/*
+	 * The owner's vma as distances from the faulting page, never as
+	 * ovma->vm_start - delta: an attachment lying lower than the
+	 * segment's offset into the owner's vma wrapped that to a huge
+	 * start, hmm_range_fault() then walked from the owner vma's start
+	 * into pfns[] beyond its end (an oops, or the kernel stack written;
+	 * tests/integration/fault_around.c).
+	 */
+	f->start = addr - min(addr - f->start, oaddr - ovma->vm_start);
+	f->end = addr + min(f->end - addr, ovma->vm_end - oaddr);
 	f->idx = (addr - f->start) >> PAGE_SHIFT;
 	return 0;
 }
