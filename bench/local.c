@@ -8,8 +8,9 @@
  *                                4 KiB .. MAX_MIB (default 256) MiB
  *   bench_local touch MODE [MIB] xpmem_attach + first touch of every 4 KiB
  *                                of MIB (default 1024) MiB; MODE is
- *                                4k (fault_batch=1), batch (the module's
- *                                default batch), hugetlb (owner on 2 MiB
+ *                                4k (fault_batch=1 fault_around=1: one
+ *                                page per fault), batch (the module's
+ *                                defaults), hugetlb (owner on 2 MiB
  *                                MAP_HUGETLB pages) or thp (owner on
  *                                transparent huge pages)
  *   bench_local touch owner [MIB] the reference of the 4 KiB modes: a fresh
@@ -421,27 +422,41 @@ static int cmd_cycle(size_t size)
 	return 0;
 }
 
+/* Puts back the module parameters that cmd_touch() changed (> 0). */
+static void restore_params(long batch, long around)
+{
+	char val[32];
+
+	if (batch > 0) {
+		snprintf(val, sizeof(val), "%ld", batch);
+		bench_param("fault_batch", val);
+	}
+	if (around > 0) {
+		snprintf(val, sizeof(val), "%ld", around);
+		bench_param("fault_around", val);
+	}
+}
+
 static int cmd_touch(const char *mode, size_t size)
 {
 	struct bench_stats st = { 0 };
 	unsigned char *buf;
-	long batch = -1, faults = 0, pmds = 0;
+	long batch = -1, around = -1, faults = 0, pmds = 0;
 	uint64_t want = 0, sum;
 	xpmem_segid_t segid;
 	char name[64];
 	size_t i;
 	int r;
 
-	if (!strcmp(mode, "4k"))
+	if (!strcmp(mode, "4k")) {
 		batch = bench_param("fault_batch", "1");
+		around = bench_param("fault_around", "1");	/* -1: none */
+	}
 	buf = touch_buffer(mode, size);
 	if (!buf) {
 		fprintf(stderr, "bench: no %s buffer of %zu MiB: %s\n", mode,
 			size / MIB, strerror(errno));
-		if (batch > 0) {
-			snprintf(name, sizeof(name), "%ld", batch);
-			bench_param("fault_batch", name);
-		}
+		restore_params(batch, around);
 		return 3;
 	}
 	for (i = 0; i < size; i += 4 * KIB)
@@ -460,11 +475,9 @@ static int cmd_touch(const char *mode, size_t size)
 	snprintf(name, sizeof(name), "touch_%s", mode);
 	bench_emit(name, size, "ms", &st, "faults", (double)faults,
 		   "pmd_maps", (double)pmds, "fault_batch",
-		   (double)bench_param("fault_batch", NULL), BENCH_END);
-	if (batch > 0) {
-		snprintf(name, sizeof(name), "%ld", batch);
-		bench_param("fault_batch", name);
-	}
+		   (double)bench_param("fault_batch", NULL), "fault_around",
+		   (double)bench_param("fault_around", NULL), BENCH_END);
+	restore_params(batch, around);
 	xpmem_remove(segid);
 	return 0;
 }
