@@ -349,47 +349,88 @@ static int cmd_touch_owner(size_t size)
  * an attachment cache do per message: xpmem_get, xpmem_attach,
  * xpmem_detach, xpmem_release, nothing touched.  The reference is the
  * same process's mmap + munmap of as much anonymous memory (an attach is
- * an mmap of the device, a detach an munmap).  Samples alternate.
+ * an mmap of the device, a detach an munmap).  Reported next to them:
+ * get + release alone, attach + detach alone (one permit held), and
+ * mmap + munmap (MAP_SHARED) of a memfd: a file mapping, as an
+ * attachment is, which never merges with its neighbours.  Samples of
+ * the kinds alternate.
  */
 #define CYCLE_LOOPS	200
 
-static void cycle_child(xpmem_segid_t segid, size_t size)
+enum { CYC_XPMEM, CYC_MMAP, CYC_GETREL, CYC_ATTDET, CYC_SHMEM, CYC_N };
+
+/* CYCLE_LOOPS of one kind of cycle; returns microseconds per cycle. */
+static double cycle_loops(int kind, xpmem_segid_t segid, xpmem_apid_t held,
+			  int memfd, size_t size)
 {
-	struct bench_stats sx = { 0 }, sm = { 0 };
-	int r, i;
+	double t0 = bench_now();
+	int i;
 
-	for (r = -1; r < 15; r++) {	/* -1: warm-up */
-		double t0 = bench_now();
+	for (i = 0; i < CYCLE_LOOPS; i++) {
+		xpmem_apid_t apid = held;
+		void *p;
 
-		for (i = 0; i < CYCLE_LOOPS; i++) {
-			xpmem_apid_t apid = xpmem_get(segid, XPMEM_RDWR,
-						      XPMEM_PERMIT_MODE, NULL);
-			struct xpmem_addr xa = { .apid = apid, .offset = 0 };
-			void *att;
-
+		switch (kind) {
+		case CYC_MMAP:
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED || munmap(p, size))
+				bench_die("mmap/munmap");
+			continue;
+		case CYC_SHMEM:
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, memfd, 0);
+			if (p == MAP_FAILED || munmap(p, size))
+				bench_die("mmap/munmap");
+			continue;
+		case CYC_XPMEM:
+		case CYC_GETREL:
+			apid = xpmem_get(segid, XPMEM_RDWR, XPMEM_PERMIT_MODE,
+					 NULL);
 			if (apid < 0)
 				bench_die("xpmem_get");
-			att = xpmem_attach(xa, size, NULL);
-			if (att == (void *)-1)
-				bench_die("xpmem_attach");
-			if (xpmem_detach(att) || xpmem_release(apid))
-				bench_die("xpmem_detach/release");
+			break;
 		}
-		if (r >= 0)
-			bench_add(&sx, (bench_now() - t0) * 1e6 / CYCLE_LOOPS);
+		if (kind != CYC_GETREL) {
+			struct xpmem_addr xa = { .apid = apid, .offset = 0 };
 
-		t0 = bench_now();
-		for (i = 0; i < CYCLE_LOOPS; i++) {
-			void *p = map_anon(size, 0);
-
-			if (!p || munmap(p, size))
-				bench_die("mmap/munmap");
+			p = xpmem_attach(xa, size, NULL);
+			if (p == (void *)-1 || xpmem_detach(p))
+				bench_die("xpmem_attach/detach");
 		}
-		if (r >= 0)
-			bench_add(&sm, (bench_now() - t0) * 1e6 / CYCLE_LOOPS);
+		if (kind != CYC_ATTDET && xpmem_release(apid))
+			bench_die("xpmem_release");
 	}
-	bench_emit("cycle_xpmem", size, "us", &sx, BENCH_END);
-	bench_emit("cycle_mmap", size, "us", &sm, BENCH_END);
+	return (bench_now() - t0) * 1e6 / CYCLE_LOOPS;
+}
+
+static void cycle_child(xpmem_segid_t segid, size_t size)
+{
+	static const char *const names[CYC_N] = {
+		"cycle_xpmem", "cycle_mmap", "cycle_get_release",
+		"cycle_attach_detach", "cycle_mmap_memfd",
+	};
+	struct bench_stats st[CYC_N] = { 0 };
+	xpmem_apid_t held = xpmem_get(segid, XPMEM_RDWR, XPMEM_PERMIT_MODE,
+				      NULL);
+	int memfd = memfd_create("cycle", MFD_CLOEXEC);
+	int r, k;
+
+	if (held < 0)
+		bench_die("xpmem_get");
+	if (memfd < 0 || ftruncate(memfd, (off_t)size))
+		bench_die("memfd");
+	for (r = -1; r < 15; r++)	/* -1: warm-up */
+		for (k = 0; k < CYC_N; k++) {
+			double us = cycle_loops(k, segid, held, memfd, size);
+
+			if (r >= 0)
+				bench_add(&st[k], us);
+		}
+	for (k = 0; k < CYC_N; k++)
+		bench_emit(names[k], size, "us", &st[k], BENCH_END);
+	xpmem_release(held);
+	close(memfd);
 }
 
 /* The owner (parent) makes the segment; a child attaches, as MPI does. */
