@@ -25,9 +25,10 @@ bench/bench_local copy "$copy_mib" | emit
 GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1099511627776 BENCH_TAG=norepmovsb BENCH_NO_CMA=1 \
 	bench/bench_local copy "$copy_mib" | emit
 
-for mode in 4k batch thp hugetlb; do
+for mode in owner 4k batch thp hugetlb; do
 	bench/bench_local touch $mode "$touch_mib" | emit
 done
 echo 0 > $hp
+bench/bench_local cycle 64 | emit
 
 bench/bench_mr | emit

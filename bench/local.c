@@ -8,10 +8,18 @@
  *                                4 KiB .. MAX_MIB (default 256) MiB
  *   bench_local touch MODE [MIB] xpmem_attach + first touch of every 4 KiB
  *                                of MIB (default 1024) MiB; MODE is
- *                                4k (fault_batch=1), batch (the module's
- *                                default batch), hugetlb (owner on 2 MiB
+ *                                4k (fault_batch=1 fault_around=1: one
+ *                                page per fault), batch (the module's
+ *                                defaults), hugetlb (owner on 2 MiB
  *                                MAP_HUGETLB pages) or thp (owner on
  *                                transparent huge pages)
+ *   bench_local touch owner [MIB] the reference of the 4 KiB modes: a fresh
+ *                                process's first read of every 4 KiB of
+ *                                MIB MiB of its own fresh anonymous memory
+ *   bench_local cycle [KIB]      xpmem_get + xpmem_attach + xpmem_detach +
+ *                                xpmem_release of a KIB (default 64) KiB
+ *                                segment, next to mmap + munmap of as
+ *                                much anonymous memory, in one process
  *
  * One JSON object per figure on stdout (bench.h).
  */
@@ -286,27 +294,210 @@ static int touch_once(xpmem_segid_t segid, size_t size, double *secs,
 	return 0;
 }
 
+/*
+ * The reference of the 4 KiB touch figures: a fresh child maps @size of
+ * anonymous memory (4 KiB pages) and reads one byte of every page, the
+ * same bytes as touch_once(), timed from before its mmap.  Every read
+ * is a fault that maps the zero page: the core's cheapest fault.
+ */
+static int cmd_touch_owner(size_t size)
+{
+	struct bench_stats st = { 0 };
+	int r;
+
+	for (r = 0; r < 3; r++) {
+		int fd[2], status;
+		double secs;
+		pid_t pid;
+
+		if (pipe(fd))
+			bench_die("pipe");
+		pid = fork();
+		if (pid < 0)
+			bench_die("fork");
+		if (pid == 0) {
+			volatile unsigned char *p;
+			uint64_t sum = 0;
+			double t0 = bench_now();
+			size_t i;
+
+			p = map_anon(size, 0);
+			if (!p || madvise((void *)p, size, MADV_NOHUGEPAGE))
+				bench_die("mmap");
+			for (i = 0; i < size; i += 4 * KIB)
+				sum += p[i + (i >> 12) % 64 * 8];
+			secs = bench_now() - t0;
+			if (sum)
+				bench_die("fresh memory is not zero");
+			xwrite(fd[1], &secs, sizeof(secs));
+			_exit(0);
+		}
+		close(fd[1]);
+		xread(fd[0], &secs, sizeof(secs));
+		close(fd[0]);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			bench_die("owner touch");
+		bench_add(&st, secs * 1e3);
+	}
+	bench_emit("touch_owner", size, "ms", &st, BENCH_END);
+	return 0;
+}
+
+/*
+ * The life of an attachment that is used once, as MPI libraries without
+ * an attachment cache do per message: xpmem_get, xpmem_attach,
+ * xpmem_detach, xpmem_release, nothing touched.  The reference is the
+ * same process's mmap + munmap of as much anonymous memory (an attach is
+ * an mmap of the device, a detach an munmap).  Reported next to them:
+ * get + release alone, attach + detach alone (one permit held), and
+ * mmap + munmap (MAP_SHARED) of a memfd: a file mapping, as an
+ * attachment is, which never merges with its neighbours.  Samples of
+ * the kinds alternate.
+ */
+#define CYCLE_LOOPS	200
+
+enum { CYC_XPMEM, CYC_MMAP, CYC_GETREL, CYC_ATTDET, CYC_SHMEM, CYC_N };
+
+/* CYCLE_LOOPS of one kind of cycle; returns microseconds per cycle. */
+static double cycle_loops(int kind, xpmem_segid_t segid, xpmem_apid_t held,
+			  int memfd, size_t size)
+{
+	double t0 = bench_now();
+	int i;
+
+	for (i = 0; i < CYCLE_LOOPS; i++) {
+		xpmem_apid_t apid = held;
+		void *p;
+
+		switch (kind) {
+		case CYC_MMAP:
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED || munmap(p, size))
+				bench_die("mmap/munmap");
+			continue;
+		case CYC_SHMEM:
+			p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, memfd, 0);
+			if (p == MAP_FAILED || munmap(p, size))
+				bench_die("mmap/munmap");
+			continue;
+		case CYC_XPMEM:
+		case CYC_GETREL:
+			apid = xpmem_get(segid, XPMEM_RDWR, XPMEM_PERMIT_MODE,
+					 NULL);
+			if (apid < 0)
+				bench_die("xpmem_get");
+			break;
+		}
+		if (kind != CYC_GETREL) {
+			struct xpmem_addr xa = { .apid = apid, .offset = 0 };
+
+			p = xpmem_attach(xa, size, NULL);
+			if (p == (void *)-1 || xpmem_detach(p))
+				bench_die("xpmem_attach/detach");
+		}
+		if (kind != CYC_ATTDET && xpmem_release(apid))
+			bench_die("xpmem_release");
+	}
+	return (bench_now() - t0) * 1e6 / CYCLE_LOOPS;
+}
+
+static void cycle_child(xpmem_segid_t segid, size_t size)
+{
+	static const char *const names[CYC_N] = {
+		"cycle_xpmem", "cycle_mmap", "cycle_get_release",
+		"cycle_attach_detach", "cycle_mmap_memfd",
+	};
+	struct bench_stats st[CYC_N] = { 0 };
+	xpmem_apid_t held = xpmem_get(segid, XPMEM_RDWR, XPMEM_PERMIT_MODE,
+				      NULL);
+	int memfd = memfd_create("cycle", MFD_CLOEXEC);
+	int r, k;
+
+	if (held < 0)
+		bench_die("xpmem_get");
+	if (memfd < 0 || ftruncate(memfd, (off_t)size))
+		bench_die("memfd");
+	for (r = -1; r < 15; r++)	/* -1: warm-up */
+		for (k = 0; k < CYC_N; k++) {
+			double us = cycle_loops(k, segid, held, memfd, size);
+
+			if (r >= 0)
+				bench_add(&st[k], us);
+		}
+	for (k = 0; k < CYC_N; k++)
+		bench_emit(names[k], size, "us", &st[k], BENCH_END);
+	xpmem_release(held);
+	close(memfd);
+}
+
+/* The owner (parent) makes the segment; a child attaches, as MPI does. */
+static int cmd_cycle(size_t size)
+{
+	unsigned char *buf = map_anon(size, 0);
+	xpmem_segid_t segid;
+	int status;
+	pid_t pid;
+
+	if (!buf)
+		bench_die("mmap");
+	fill(buf, size, 3);
+	madvise(buf, size, MADV_DONTFORK);
+	segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE, (void *)0600);
+	if (segid < 0)
+		bench_die("xpmem_make");
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork");
+	if (pid == 0) {
+		cycle_child(segid, size);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		bench_die("cycle child");
+	xpmem_remove(segid);
+	munmap(buf, size);
+	return 0;
+}
+
+/* Puts back the module parameters that cmd_touch() changed (> 0). */
+static void restore_params(long batch, long around)
+{
+	char val[32];
+
+	if (batch > 0) {
+		snprintf(val, sizeof(val), "%ld", batch);
+		bench_param("fault_batch", val);
+	}
+	if (around > 0) {
+		snprintf(val, sizeof(val), "%ld", around);
+		bench_param("fault_around", val);
+	}
+}
+
 static int cmd_touch(const char *mode, size_t size)
 {
 	struct bench_stats st = { 0 };
 	unsigned char *buf;
-	long batch = -1, faults = 0, pmds = 0;
+	long batch = -1, around = -1, faults = 0, pmds = 0;
 	uint64_t want = 0, sum;
 	xpmem_segid_t segid;
 	char name[64];
 	size_t i;
 	int r;
 
-	if (!strcmp(mode, "4k"))
+	if (!strcmp(mode, "4k")) {
 		batch = bench_param("fault_batch", "1");
+		around = bench_param("fault_around", "1");	/* -1: none */
+	}
 	buf = touch_buffer(mode, size);
 	if (!buf) {
 		fprintf(stderr, "bench: no %s buffer of %zu MiB: %s\n", mode,
 			size / MIB, strerror(errno));
-		if (batch > 0) {
-			snprintf(name, sizeof(name), "%ld", batch);
-			bench_param("fault_batch", name);
-		}
+		restore_params(batch, around);
 		return 3;
 	}
 	for (i = 0; i < size; i += 4 * KIB)
@@ -325,11 +516,9 @@ static int cmd_touch(const char *mode, size_t size)
 	snprintf(name, sizeof(name), "touch_%s", mode);
 	bench_emit(name, size, "ms", &st, "faults", (double)faults,
 		   "pmd_maps", (double)pmds, "fault_batch",
-		   (double)bench_param("fault_batch", NULL), BENCH_END);
-	if (batch > 0) {
-		snprintf(name, sizeof(name), "%ld", batch);
-		bench_param("fault_batch", name);
-	}
+		   (double)bench_param("fault_batch", NULL), "fault_around",
+		   (double)bench_param("fault_around", NULL), BENCH_END);
+	restore_params(batch, around);
 	xpmem_remove(segid);
 	return 0;
 }
@@ -340,9 +529,15 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "copy"))
 		return cmd_copy((argc > 2 ? strtoul(argv[2], NULL, 0) : 256) *
 				MIB);
+	if (argc >= 3 && !strcmp(argv[1], "touch") && !strcmp(argv[2], "owner"))
+		return cmd_touch_owner((argc > 3 ? strtoul(argv[3], NULL, 0) :
+					1024) * MIB);
+	if (argc >= 2 && !strcmp(argv[1], "cycle"))
+		return cmd_cycle((argc > 2 ? strtoul(argv[2], NULL, 0) : 64) *
+				 KIB);
 	if (argc >= 3 && !strcmp(argv[1], "touch"))
 		return cmd_touch(argv[2], (argc > 3 ? strtoul(argv[3], NULL, 0) :
 					   1024) * MIB);
-	fprintf(stderr, "usage: bench_local copy [MAX_MIB] | touch 4k|batch|hugetlb|thp [MIB]\n");
+	fprintf(stderr, "usage: bench_local copy [MAX_MIB] | touch 4k|batch|hugetlb|thp|owner [MIB] | cycle [KIB]\n");
 	return 2;
 }

@@ -53,6 +53,8 @@ def num: if . == null then "-" elif . >= 100 then (. | round | tostring)
     row("local"; "touch_hugetlb"; 1073741824; "touch_4k"; 1073741824; "speedup"; 5; "attach + first touch, owner on 2 MiB hugetlb pages vs fault_batch=1"),
     row("local"; "touch_thp"; 1073741824; "touch_4k"; 1073741824; "speedup"; 5; "attach + first touch, owner on THP vs fault_batch=1"),
     row("local"; "touch_batch"; 1073741824; "touch_4k"; 1073741824; "speedup"; null; "default fault_batch vs fault_batch=1"),
+    row("local"; "touch_batch"; 1073741824; "touch_owner"; 1073741824; "lo"; 0.35; "attach + first read of every 4 KiB page vs a process's first read of its own fresh memory"),
+    row("local"; "cycle_xpmem"; 65536; "cycle_mmap"; 65536; "lo"; 1.2; "xpmem_get + attach + detach + release vs mmap + munmap"),
     row("cross"; "stream_ra16"; 67108864; "ib_read_bw"; 65536; "hi"; 0.8; "64 MiB streaming read, 16-page FETCH (64 KiB) vs ib_read_bw -s 64K"),
     ([1, 2, 4, 8][] as $ra | row("cross"; "stream_ra\($ra)"; 8388608; "ib_read_bw"; ($ra * 4096); "hi"; null; "remote_readahead=\($ra)")),
     row("cross"; "remote_fault_ra1"; 4096; "ib_read_lat"; 4096; "lo"; 1.5; "cold fault, 1-page fetch vs RDMA READ of 4 KiB"),

@@ -70,7 +70,14 @@ static void xpmem_att_free(struct kref *kref)
 	xpmem_client_free(att);
 	xpmem_ap_put(att->ap);
 	mutex_destroy(&att->map_lock);
-	kfree_rcu(att, rcu);
+	/*
+	 * No RCU reader: every lookup of an attachment holds a lock its
+	 * unlink takes (seg->lock for seg->atts, xpmem_client_lock for the
+	 * remote ids) and a reference.  A plain kfree() lets the next ATTACH
+	 * reuse the object at once (kfree_rcu() cost the attach/detach cycle
+	 * a slab refill and an RCU callback each).
+	 */
+	kfree(att);
 }
 
 void xpmem_att_put(struct xpmem_att *att)

@@ -5,10 +5,12 @@
  * mapped without taking a reference (VM_PFNMAP), so nothing is pinned: the
  * notifier zaps the PTEs before the owner's page can go away.
  *
- * A fault maps a batch of pages around the faulting address (prefault),
- * or one PMD when the owner maps a transparent huge page there and the
- * attachment is congruent with it.  Which of the two is decided on the
- * attacher's PMD under att->map_lock (see xpmem_map()).
+ * A fault maps the pages around the faulting address that the owner has
+ * present (fault-around, up to one page table), faults in a smaller batch
+ * of them in the owner's mm if they are not, or maps one PMD when the
+ * owner maps a transparent huge page there and the attachment is
+ * congruent with it.  Which of the two is decided on the attacher's PMD
+ * under att->map_lock (see xpmem_map()).
  */
 #include <linux/hmm.h>
 #include <linux/huge_mm.h>
@@ -17,6 +19,7 @@
 #include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 
 #include "xpmem_internal.h"
 
@@ -24,16 +27,24 @@
 
 static unsigned int fault_batch = 16;
 module_param(fault_batch, uint, 0644);
-MODULE_PARM_DESC(fault_batch, "pages mapped per fault (1-32, default 16)");
+MODULE_PARM_DESC(fault_batch, "pages faulted in and mapped per fault (1-32, default 16)");
+
+static unsigned int fault_around = PTRS_PER_PTE;
+module_param(fault_around, uint, 0644);
+MODULE_PARM_DESC(fault_around, "pages mapped per fault where the owner has them present (1-512, default 512: a page table; at least fault_batch)");
 
 struct xpmem_fault {
 	struct vm_fault *vmf;
 	struct xpmem_att *att;
 	struct xpmem_seg *seg;
-	unsigned long start, end;	/* attacher addresses of the batch */
+	unsigned long start, end;	/* attacher addresses of the window */
+	unsigned long fstart, fend;	/* of them, populated in the owner */
 	unsigned long delta;		/* owner address - attacher address */
-	unsigned int idx;		/* the faulting page in the batch */
-	unsigned long pfns[XPMEM_FAULT_BATCH_MAX];
+	unsigned int idx;		/* the faulting page in the window */
+	unsigned long *pfns;		/* one per page of the window */
+	unsigned long mapped;		/* PTEs installed */
+	pgprot_t prot_rw, prot_ro;
+	unsigned long stack_pfns[XPMEM_FAULT_BATCH_MAX];
 };
 
 /*
@@ -62,28 +73,63 @@ static void xpmem_unlock_owner(struct vm_fault *vmf, struct mm_struct *mm)
 		mmap_read_unlock(mm);
 }
 
+/* [*lo, *hi) narrowed to the @n-page aligned window around @addr. */
+static void xpmem_window(unsigned long addr, unsigned long n,
+			 unsigned long *lo, unsigned long *hi)
+{
+	unsigned long start = addr - ((addr >> PAGE_SHIFT) % n) * PAGE_SIZE;
+
+	*lo = max(*lo, start);
+	*hi = min(*hi, start + n * PAGE_SIZE);
+}
+
 /*
- * Chooses the batch, at most batch pages: within the vma, the owner's vma
- * and one PMD.
+ * Chooses the window: within the vma, the owner's vma and one PMD, at most
+ * @around pages, of which at most @batch (around the faulting page) are
+ * populated in the owner; the others are mapped only if present there.
+ * The pfn array is on the stack up to XPMEM_FAULT_BATCH_MAX pages, else
+ * allocated (or, failing that, the window shrinks to the batch).
  */
 static int xpmem_fault_window(struct xpmem_fault *f, struct mm_struct *owner,
-			      unsigned long batch)
+			      unsigned long batch, unsigned long around)
 {
 	struct vm_area_struct *vma = f->vmf->vma;
 	unsigned long addr = f->vmf->address & PAGE_MASK;
 	struct vm_area_struct *ovma;
+	unsigned long oaddr, lo, hi, n;
 
 	f->delta = f->seg->vaddr + f->att->offset - vma->vm_start;
-	ovma = vma_lookup(owner, addr + f->delta);
+	oaddr = addr + f->delta;
+	ovma = vma_lookup(owner, oaddr);
 	if (!ovma || (ovma->vm_flags & (VM_IO | VM_PFNMAP)))
 		return -EFAULT;
 
-	f->start = addr - ((addr >> PAGE_SHIFT) % batch) * PAGE_SIZE;
-	f->end = f->start + batch * PAGE_SIZE;
-	f->start = max3(f->start, vma->vm_start, addr & PMD_MASK);
-	f->start = max(f->start, ovma->vm_start - f->delta);
-	f->end = min3(f->end, vma->vm_end, (addr & PMD_MASK) + PMD_SIZE);
-	f->end = min(f->end, ovma->vm_end - f->delta);
+	/*
+	 * Distances from the faulting page, never ovma->vm_start - delta:
+	 * the owner's vma may begin further below the segment than the
+	 * attachment lies above 0, and that wrapped to a huge start.
+	 */
+	lo = max(vma->vm_start, addr & PMD_MASK);
+	lo = addr - min(addr - lo, oaddr - ovma->vm_start);
+	hi = min(vma->vm_end, (addr & PMD_MASK) + PMD_SIZE);
+	hi = addr + min(hi - addr, ovma->vm_end - oaddr);
+	f->fstart = lo;
+	f->fend = hi;
+	xpmem_window(addr, batch, &f->fstart, &f->fend);
+	f->start = lo;
+	f->end = hi;
+	xpmem_window(addr, max(around, batch), &f->start, &f->end);
+	n = (f->end - f->start) >> PAGE_SHIFT;
+	if (n > XPMEM_FAULT_BATCH_MAX && f->pfns == f->stack_pfns) {
+		/* the most any window of this fault can need */
+		f->pfns = kmalloc_array(max(around, batch), sizeof(*f->pfns),
+					GFP_KERNEL);
+		if (!f->pfns) {
+			f->pfns = f->stack_pfns;
+			f->start = f->fstart;
+			f->end = f->fend;
+		}
+	}
 	f->idx = (addr - f->start) >> PAGE_SHIFT;
 	return 0;
 }
@@ -97,25 +143,32 @@ static int xpmem_resolve(struct xpmem_fault *f, struct mm_struct *owner,
 		.start = f->start + f->delta,
 		.end = f->end + f->delta,
 		.hmm_pfns = f->pfns,
-		.default_flags = HMM_PFN_REQ_FAULT,
-		.pfn_flags_mask = HMM_PFN_REQ_WRITE,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 	};
+	unsigned long i, n = (f->end - f->start) >> PAGE_SHIFT;
+	unsigned long first = (f->fstart - f->start) >> PAGE_SHIFT;
+	unsigned long last = (f->fend - f->start) >> PAGE_SHIFT;
 	int ret;
 
 	do {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		memset(f->pfns, 0, sizeof(f->pfns));
-		/* Only the faulting page is written; others map as they are. */
+		/*
+		 * The batch is faulted in; around it only what the owner
+		 * has present is mapped.  Only the faulting page is written;
+		 * others map as they are.
+		 */
+		for (i = 0; i < n; i++)
+			f->pfns[i] = i >= first && i < last ?
+				     HMM_PFN_REQ_FAULT : 0;
 		if (write)
-			f->pfns[f->idx] = HMM_PFN_REQ_WRITE;
+			f->pfns[f->idx] |= HMM_PFN_REQ_WRITE;
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
 		ret = hmm_range_fault(&range);
 	} while (ret == -EBUSY);
 	*seq = range.notifier_seq;
 	return ret;
 }
-
 
 /* apply_to_page_range() callback: only the page-table allocation matters. */
 static int xpmem_prealloc_pte(pte_t *pte, unsigned long addr, void *data)
@@ -155,14 +208,58 @@ static enum xpmem_pmd_kind xpmem_pmd_kind(struct vm_fault *vmf)
 	return pmd_leaf(pmd) ? XPMEM_PMD_LEAF : XPMEM_PMD_TABLE;
 }
 
-/* Installs the resolved pages; called under seg->lock. */
+/*
+ * May the PTE of this page be written directly: ordinary memory, which the
+ * owner maps write-back (anonymous, page cache, the zero page).  Anything
+ * else (a driver's page of another cache mode in a VM_MIXEDMAP vma) goes
+ * through vmf_insert_pfn_prot(), which asks PAT for the cache mode.
+ */
+static bool xpmem_plain_pfn(unsigned long pfn)
+{
+	struct folio *folio;
+
+	if (is_zero_pfn(pfn))
+		return true;
+	folio = page_folio(pfn_to_page(pfn));
+	return folio_test_anon(folio) || folio->mapping;
+}
+
+/*
+ * apply_to_page_range() callback, under the attacher's PTE lock: installs
+ * one resolved page where the PTE is empty, as vmf_insert_pfn_prot()
+ * would (a special PTE, no reference, no rmap).  A page that is not plain
+ * memory is left for xpmem_map_locked() to insert after the walk.
+ */
+static int xpmem_set_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct xpmem_fault *f = data;
+	unsigned long hpfn = f->pfns[(addr - f->start) >> PAGE_SHIFT];
+	unsigned long pfn;
+	bool rw;
+
+	if (!(hpfn & HMM_PFN_VALID) || !pte_none(ptep_get(pte)))
+		return 0;
+	pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
+	if (!xpmem_plain_pfn(pfn))
+		return 0;
+	rw = f->att->writable && (hpfn & HMM_PFN_WRITE);
+	set_pte_at(f->vmf->vma->vm_mm, addr, pte,
+		   pte_mkspecial(pfn_pte(pfn, rw ? f->prot_rw : f->prot_ro)));
+	update_mmu_cache(f->vmf->vma, addr, pte);
+	f->mapped++;
+	return 0;
+}
+
+/*
+ * Installs the resolved pages; called under seg->lock with the attacher's
+ * PMD a page table (or, @huge, empty or our own huge PMD).  The PTEs of
+ * the whole window are written in one walk under one PTE lock.
+ */
 static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
 {
 	struct vm_area_struct *vma = f->vmf->vma;
-	pgprot_t prot_rw = vm_get_page_prot(vma->vm_flags);
-	pgprot_t prot_ro = vma->vm_page_prot;
-	vm_fault_t ret = VM_FAULT_NOPAGE;
 	unsigned long i, n = (f->end - f->start) >> PAGE_SHIFT;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
 
 	lockdep_assert_held(&f->att->map_lock);
 	lockdep_assert_held(&f->seg->lock);
@@ -175,20 +272,29 @@ static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
 		return xpmem_insert_pfn_pmd(f->vmf, pfn, rw);
 	}
 
+	f->prot_rw = vm_get_page_prot(vma->vm_flags);
+	f->prot_ro = vma->vm_page_prot;
+	f->mapped = 0;
+	/* The PMD is a table (see xpmem_map()): this allocates nothing. */
+	if (apply_to_page_range(vma->vm_mm, f->start, f->end - f->start,
+				xpmem_set_pte, f))
+		return VM_FAULT_SIGBUS;
 	for (i = 0; i < n; i++) {
 		unsigned long hpfn = f->pfns[i];
+		unsigned long pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
 		bool rw = f->att->writable && (hpfn & HMM_PFN_WRITE);
 		vm_fault_t r;
 
-		if (!(hpfn & HMM_PFN_VALID))
+		if (!(hpfn & HMM_PFN_VALID) || xpmem_plain_pfn(pfn))
 			continue;
-		r = vmf_insert_pfn_prot(vma, f->start + i * PAGE_SIZE,
-					page_to_pfn(hmm_pfn_to_page(hpfn)),
-					rw ? prot_rw : prot_ro);
+		r = vmf_insert_pfn_prot(vma, f->start + i * PAGE_SIZE, pfn,
+					rw ? f->prot_rw : f->prot_ro);
+		if (r == VM_FAULT_NOPAGE)
+			f->mapped++;
 		if (i == f->idx)
 			ret = r;
 	}
-	xpmem_count_add(XPMEM_CNT_FAULT_PAGES, n);
+	xpmem_count_add(XPMEM_CNT_FAULT_PAGES, f->mapped);
 	return ret;
 }
 
@@ -261,6 +367,8 @@ static vm_fault_t xpmem_fault_in(struct vm_fault *vmf, bool mkwrite)
 	struct xpmem_fault f = { .vmf = vmf, .att = vmf->vma->vm_private_data };
 	unsigned long batch = clamp(READ_ONCE(fault_batch), 1U,
 				    (unsigned int)XPMEM_FAULT_BATCH_MAX);
+	unsigned long around = clamp(READ_ONCE(fault_around), 1U,
+				     (unsigned int)PTRS_PER_PTE);
 	struct mm_struct *owner;
 	unsigned long seq;
 	vm_fault_t ret;
@@ -268,6 +376,7 @@ static vm_fault_t xpmem_fault_in(struct vm_fault *vmf, bool mkwrite)
 
 	might_sleep();
 	f.seg = f.att->seg;
+	f.pfns = f.stack_pfns;
 	owner = f.seg->mm;
 	if (READ_ONCE(f.att->dead) || !mmget_not_zero(owner))
 		return VM_FAULT_SIGBUS;
@@ -281,7 +390,8 @@ static vm_fault_t xpmem_fault_in(struct vm_fault *vmf, bool mkwrite)
 			ret = VM_FAULT_RETRY;
 		if (ret)
 			break;
-		err = xpmem_fault_window(&f, owner, mkwrite ? 1 : batch);
+		err = mkwrite ? xpmem_fault_window(&f, owner, 1, 1) :
+				xpmem_fault_window(&f, owner, batch, around);
 		if (!err)
 			err = xpmem_resolve(&f, owner, &seq);
 		xpmem_unlock_owner(vmf, owner);
@@ -294,6 +404,8 @@ static vm_fault_t xpmem_fault_in(struct vm_fault *vmf, bool mkwrite)
 		ret = xpmem_map(&f, !mkwrite && xpmem_want_pmd(&f), seq);
 		mutex_unlock(&f.att->map_lock);
 	} while (ret == XPMEM_MAP_AGAIN);
+	if (f.pfns != f.stack_pfns)
+		kfree(f.pfns);
 	mmput_async(owner);
 	return ret;
 }

@@ -126,7 +126,6 @@ struct xpmem_att {
 	enum xpmem_att_state state;	/* under seg->lock */
 	struct interval_tree_node it;	/* in seg->atts, under seg->lock */
 	struct list_head ap_link;	/* in ap->atts, under seg->lock */
-	struct rcu_head rcu;
 };
 
 /* counters.c */

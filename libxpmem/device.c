@@ -10,11 +10,14 @@
  *   state == 0                       nothing open yet (or open failed)
  *   state == (pid << 32) | fd        fd was opened by process pid
  *
- * The fast path is one getpid() and one atomic load.  Opening (first use,
+ * The fast path is one atomic load: no system call.  Opening (first use,
  * or first use after a fork) is serialised by a mutex, so concurrent
  * first calls open the device exactly once.  A pthread_atfork() child
- * handler forgets the parent's fd in the child; the pid comparison also
- * catches children made by a raw clone() that bypasses the handlers.
+ * handler forgets the parent's fd in the child.  A child made by a raw
+ * clone() that bypasses the handlers still holds the parent's fd, and the
+ * kernel refuses it with EPERM (the context belongs to another address
+ * space): xpmem__stale() then compares the pids, and the caller opens the
+ * device for this process and retries (xpmem.c).
  *
  * A failed open is not remembered: a later call tries again, so a
  * program started before the module was loaded can still use it.
@@ -117,7 +120,30 @@ fail:
 	return -1;
 }
 
+/* The open descriptor, whoever opened it; the slow path opens one. */
 int xpmem__fd(void)
+{
+	uint64_t s = atomic_load_explicit(&dev_state, memory_order_acquire);
+
+	if (s)
+		return state_fd(s);
+	return xpmem__fd_mine();
+}
+
+/*
+ * After an EPERM on @fd: true if @fd was opened by another process (a raw
+ * clone() child using its parent's descriptor).  The next xpmem__fd_mine()
+ * then opens one for this process.
+ */
+int xpmem__stale(int fd)
+{
+	uint64_t s = atomic_load_explicit(&dev_state, memory_order_acquire);
+
+	return s && state_fd(s) == fd && state_pid(s) != xpmem__sys->getpid();
+}
+
+/* A descriptor this very process opened (opens one if need be). */
+int xpmem__fd_mine(void)
 {
 	pid_t me = xpmem__sys->getpid();
 	uint64_t s = atomic_load_explicit(&dev_state, memory_order_acquire);

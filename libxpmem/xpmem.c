@@ -23,11 +23,24 @@ static int fail_inval(void)
 	return -1;
 }
 
-/* One ioctl on this process's device handle: 0, or -1 with errno. */
+/*
+ * One ioctl on this process's device handle: 0, or -1 with errno.  EPERM
+ * on a descriptor another process opened (a raw clone() child, see
+ * device.c) is the kernel refusing the parent's context: open our own and
+ * issue the command once more.  The command structure is unchanged by a
+ * failed ioctl.
+ */
 static int xpmem_cmd(unsigned long request, void *cmd)
 {
 	int fd = xpmem__fd();
 
+	if (fd < 0)
+		return -1;
+	if (xpmem__sys->ioctl(fd, request, cmd) == 0)
+		return 0;
+	if (errno != EPERM || !xpmem__stale(fd))
+		return -1;
+	fd = xpmem__fd_mine();
 	if (fd < 0)
 		return -1;
 	return xpmem__sys->ioctl(fd, request, cmd) < 0 ? -1 : 0;

@@ -37,6 +37,8 @@ XPMEM_HIDDEN void xpmem__set_sys_ops(const struct xpmem_sys_ops *ops);
  * Returns -1 with errno set on failure.
  */
 XPMEM_HIDDEN int xpmem__fd(void);
+XPMEM_HIDDEN int xpmem__fd_mine(void);
+XPMEM_HIDDEN int xpmem__stale(int fd);
 /* ABI version reported by the driver behind xpmem__fd(). */
 XPMEM_HIDDEN int xpmem__driver_version(void);
 /* Tests only: close the descriptor (through the table) and forget it. */

@@ -25,6 +25,8 @@ static int fake_open(const char *path, int flags)
 	fake.open_flags = flags;
 	fd = fake.open_errno ? -1 : fake.next_fd++;
 	err = fake.open_errno;
+	if (fd >= 42 && fd < 42 + 64)
+		fake.fd_pid[fd - 42] = fake.pid ? fake.pid : getpid();
 	pthread_mutex_unlock(&fake_lock);
 	errno = err;
 	return fd;
@@ -48,6 +50,12 @@ static int fake_ioctl_locked(int fd, unsigned long request, void *arg)
 		}
 		*(__u32 *)arg = fake.version;
 		return 0;
+	}
+	/* The driver: a context serves only the process that opened it. */
+	if (fd >= 42 && fd < 42 + 64 && fake.fd_pid[fd - 42] &&
+	    fake.fd_pid[fd - 42] != (fake.pid ? fake.pid : getpid())) {
+		errno = EPERM;
+		return -1;
 	}
 	if (fake.cmd_errno) {
 		errno = fake.cmd_errno;
@@ -89,6 +97,7 @@ static int fake_close(int fd)
 
 static pid_t fake_getpid(void)
 {
+	atomic_fetch_add(&fake.getpids, 1);
 	return fake.pid ? fake.pid : getpid();
 }
 

@@ -32,6 +32,8 @@ struct fake_sys {
 	atomic_int opens;
 	atomic_int ioctls;	/* all requests, VERSION included */
 	atomic_int closes;
+	atomic_int getpids;
+	pid_t fd_pid[64];	/* who opened fd 42 + i: the context's owner */
 	char open_path[64];
 	int open_flags;
 	int last_close_fd;

@@ -216,13 +216,19 @@ static void test_concurrent_first_calls_open_once(void **state)
 
 /* ---- fork: the child must not use the parent's context ---- */
 
-/* A pid change alone (a raw clone(), no atfork handlers) is noticed. */
+/*
+ * A pid change alone (a raw clone(), no atfork handlers) is noticed: the
+ * driver refuses the parent's context with EPERM, the library opens its
+ * own and retries.  Calls in one process make no getpid() at all.
+ */
 static void test_pid_change_reopens(void **state)
 {
 	(void)state;
 	fake.pid = 1000;
 	assert_int_equal(xpmem_init(), 0);
 	assert_int_equal(fake.last_fd, 42);
+	assert_int_equal(xpmem_remove(4), 0);
+	assert_int_equal(atomic_load(&fake.getpids), 1);	/* the open's */
 
 	fake.pid = 1001;
 	assert_int_equal(xpmem_remove(5), 0);
@@ -235,6 +241,13 @@ static void test_pid_change_reopens(void **state)
 	assert_int_equal(xpmem_remove(6), 0);
 	assert_int_equal(atomic_load(&fake.opens), 2);
 	assert_int_equal(fake.last_fd, 43);
+
+	/* A real EPERM of our own context is returned, not retried. */
+	fake.cmd_errno = EPERM;
+	errno = 0;
+	assert_int_equal(xpmem_remove(7), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(atomic_load(&fake.opens), 2);
 }
 
 /* Child exit codes: which check failed. */
