@@ -68,4 +68,8 @@ int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */
 long counter_settle(const char *name, long want, double secs);
 
+/* ---- case files ---- */
+void cases_wb(struct servant **sv, int n);	/* xnode_wb.c */
+int serve_wb(int fd, const char *op, char *req, const uint64_t arg[4]);
+
 #endif
