@@ -268,9 +268,11 @@ static void case_wb_mmap_lock(struct servant *s, int index)
 	uint64_t sum0 = 0;
 	int i;
 
-	if (sscanf(rpc(s, "make 2000 3d"), "%llx %" SCNx64 " %" SCNxPTR,
-		   &segid, &sum0, &obuf) != 3 || (long long)segid <= 0) {
-		result(0, "wb_mmap_lock_setup", "make: %s", reply);
+	const char *r = rpc(s, "make 2000 3d");
+
+	if (sscanf(r, "%llx %" SCNx64 " %" SCNxPTR, &segid, &sum0,
+		   &obuf) != 3 || (long long)segid <= 0) {
+		result(0, "wb_mmap_lock_setup", "make: %s", r);
 		return;
 	}
 	for (i = 0; i < 2; i++) {
