@@ -193,6 +193,7 @@ static void xpmem_client_lost_locked(struct xpmem_rcache *rc, int err)
 void xpmem_client_drop_twin_locked(struct xpmem_rcache *rc, struct page *page,
 				   struct page *twin, int err)
 {
+	lockdep_assert_held(&rc->lock);
 	if (xpmem_page_changed(page, twin))
 		xpmem_client_lost_locked(rc, err);
 	put_page(twin);
