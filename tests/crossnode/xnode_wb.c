@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,7 @@ struct wb_bg {
 	int munmap;	/* else xpmem_sync(RELEASE) */
 	int ret, err;
 	double secs;
+	atomic_int done;
 };
 
 static void *wb_bg_run(void *arg)
@@ -229,14 +231,19 @@ static void *wb_bg_run(void *arg)
 		 xpmem_sync(b->addr, b->size, XPMEM_SYNC_RELEASE);
 	b->err = b->ret ? errno : 0;
 	b->secs = now_s() - t0;
+	atomic_store(&b->done, 1);
 	return NULL;
 }
 
-/* The slowest of 5 mmap+munmap of a page by this thread, in seconds. */
-static double mmap_munmap_max(void)
+/*
+ * The slowest of 5 mmap+munmap of a page by this thread, in seconds, in
+ * the first of up to 5 rounds under 50 ms (a busy host may preempt one)
+ * that ended while @b still waited; -1 if none did.
+ */
+static double mmap_munmap_max(struct wb_bg *b)
 {
 	double worst = 0;
-	int i;
+	int i, round = 0;
 
 	for (i = 0; i < 5; i++) {
 		double t0 = now_s();
@@ -249,6 +256,14 @@ static double mmap_munmap_max(void)
 		if (now_s() - t0 > worst)
 			worst = now_s() - t0;
 		usleep(20000);
+		if (i < 4)
+			continue;
+		if (atomic_load(&b->done))
+			return worst < 0.05 ? -1 : worst;
+		if (worst < 0.05 || ++round == 5)
+			return worst;
+		worst = 0;
+		i = -1;
 	}
 	return worst;
 }
@@ -296,7 +311,7 @@ static void case_wb_mmap_lock(struct servant *s, int index)
 		ok = !host_ctl("stop", index);
 		if (ok && !pthread_create(&t, NULL, wb_bg_run, &b)) {
 			usleep(200000);	/* the thread now waits for the owner */
-			worst = mmap_munmap_max();
+			worst = mmap_munmap_max(&b);
 			ok = !host_ctl("cont", index) && !pthread_join(t, NULL);
 		} else if (ok) {
 			host_ctl("cont", index);
