@@ -236,6 +236,17 @@ static void *wb_bg_run(void *arg)
 }
 
 /*
+ * Whether @b's write-back still waits for the owner: the release has not
+ * returned, or (munmap returns at once) the closed attachment's page is
+ * still held (the write-back work ends by dropping it).
+ */
+static int still_waiting(struct wb_bg *b)
+{
+	return b->munmap ? counter("remote_twins") + counter("remote_copies") > 0 :
+	       !atomic_load(&b->done);
+}
+
+/*
  * The slowest of 5 mmap+munmap of a page by this thread, in seconds, in
  * the first of up to 5 rounds under 50 ms (a busy host may preempt one)
  * that ended while @b still waited; -1 if none did.
@@ -258,7 +269,7 @@ static double mmap_munmap_max(struct wb_bg *b)
 		usleep(20000);
 		if (i < 4)
 			continue;
-		if (atomic_load(&b->done))
+		if (!still_waiting(b))
 			return worst < 0.05 ? -1 : worst;
 		if (worst < 0.05 || ++round == 5)
 			return worst;
