@@ -342,6 +342,8 @@ map:
 		bool bound = att->state == XPMEM_ATT_MAPPED;
 
 		ret = (int)addr;
+		if (!seg)
+			xpmem_client_detach(att);
 		xpmem_att_unlink(att);
 		if (bound)
 			xpmem_att_put(att);
@@ -374,28 +376,68 @@ static bool xpmem_is_attachment(struct vm_area_struct *vma,
 	       vma->vm_file->private_data == ctx;
 }
 
+/*
+ * The attachment of @ctx at @vaddr, referenced, and its range; NULL if
+ * there is none.  The reference lets the caller talk to the owner after
+ * dropping mmap_lock.
+ */
+static struct xpmem_att *xpmem_att_find(struct xpmem_ctx *ctx,
+					unsigned long vaddr,
+					unsigned long *start, unsigned long *end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct xpmem_att *att = NULL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, vaddr);
+	if (xpmem_is_attachment(vma, ctx)) {
+		att = vma->vm_private_data;
+		kref_get(&att->kref);
+		*start = vma->vm_start;
+		*end = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return att;
+}
+
+/*
+ * xpmem_detach(): an attachment of another node's segment is released
+ * and detached first, without mmap_lock, so the caller learns whether
+ * its changes reached the owner (the release's errno; the attachment is
+ * removed all the same).
+ */
 int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 {
 	struct xpmem_cmd_detach cmd;
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	unsigned long start = 0, len = 0;
+	unsigned long start, end;
+	struct xpmem_att *att;
+	int ret = 0, err;
 
 	if (copy_from_user(&cmd, arg, sizeof(cmd)))
 		return -EFAULT;
 	if (cmd.vaddr >= TASK_SIZE)
 		return -EINVAL;
 
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, cmd.vaddr);
-	if (xpmem_is_attachment(vma, ctx)) {
-		start = vma->vm_start;
-		len = vma->vm_end - vma->vm_start;
-	}
-	mmap_read_unlock(mm);
-	if (!len)
+	att = xpmem_att_find(ctx, cmd.vaddr, &start, &end);
+	if (!att)
 		return -EINVAL;
-	return vm_munmap(start, len);
+	if (att->rc) {
+		struct xpmem_att *now;
+
+		ret = xpmem_client_detach(att);
+		/* Unmapped (or replaced) by another thread meanwhile? */
+		now = xpmem_att_find(ctx, cmd.vaddr, &start, &end);
+		if (now)
+			xpmem_att_put(now);
+		if (now != att) {
+			xpmem_att_put(att);
+			return ret;
+		}
+	}
+	xpmem_att_put(att);
+	err = vm_munmap(start, end - start);
+	return ret ?: err;
 }
 
 /*
@@ -407,11 +449,9 @@ int xpmem_ioctl_detach(struct xpmem_ctx *ctx, void __user *arg)
 int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg)
 {
 	struct xpmem_cmd_sync cmd;
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	unsigned long first, end;
+	unsigned long first, end, vstart, vend;
 	struct xpmem_att *att;
-	int ret = -EINVAL;
+	int ret;
 
 	if (copy_from_user(&cmd, arg, sizeof(cmd)))
 		return -EFAULT;
@@ -420,23 +460,22 @@ int xpmem_ioctl_sync(struct xpmem_ctx *ctx, void __user *arg)
 	    cmd.vaddr >= TASK_SIZE)
 		return -EINVAL;
 
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, cmd.vaddr);
-	if (!xpmem_is_attachment(vma, ctx))
-		goto out;
-	att = vma->vm_private_data;
+	/* The owner is talked to without mmap_lock (it may not answer). */
+	att = xpmem_att_find(ctx, cmd.vaddr, &vstart, &vend);
+	if (!att)
+		return -EINVAL;
 	ret = 0;
 	if (!att->rc)
 		goto out;
-	first = (cmd.vaddr - vma->vm_start) >> PAGE_SHIFT;
-	end = cmd.size > vma->vm_end - cmd.vaddr ? vma_pages(vma) :
-	      (PAGE_ALIGN(cmd.vaddr + cmd.size) - vma->vm_start) >> PAGE_SHIFT;
+	first = (cmd.vaddr - vstart) >> PAGE_SHIFT;
+	end = cmd.size > vend - cmd.vaddr ? (vend - vstart) >> PAGE_SHIFT :
+	      (PAGE_ALIGN(cmd.vaddr + cmd.size) - vstart) >> PAGE_SHIFT;
 	if (cmd.flags & XPMEM_UAPI_SYNC_ACQUIRE)
 		ret = xpmem_client_acquire(att, first, end);
 	else
 		ret = xpmem_client_release_range(att, first, end);
 out:
-	mmap_read_unlock(mm);
+	xpmem_att_put(att);
 	return ret;
 }
 

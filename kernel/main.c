@@ -114,13 +114,17 @@ static int __init xpmem_init(void)
 	if (ret)
 		goto err_notifier;
 	xpmem_home_init();
-	xpmem_client_init();
-	ret = misc_register(&xpmem_miscdev);
+	ret = xpmem_client_init();
 	if (ret)
 		goto err_attach;
+	ret = misc_register(&xpmem_miscdev);
+	if (ret)
+		goto err_client;
 	pr_info("xpmem: ABI %d.%d ready\n", XPMEM_ABI_MAJOR, XPMEM_ABI_MINOR);
 	return 0;
 
+err_client:
+	xpmem_client_exit();
 err_attach:
 	xpmem_attach_exit();
 err_notifier:
@@ -137,6 +141,7 @@ err_counters:
 static void __exit xpmem_exit(void)
 {
 	misc_deregister(&xpmem_miscdev);
+	xpmem_client_drain();	/* closed attachments still talking */
 	xpmem_net_exit();
 	xpmem_client_exit();
 	xpmem_home_exit();

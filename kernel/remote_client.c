@@ -11,7 +11,10 @@
  *
  * Locks: the global xpmem_client_lock protects the attachment table and
  * remote permits' lists; each attachment's cache has its own mutex, taken
- * after mmap_lock.  Neither is taken from an MMU notifier.
+ * after mmap_lock (by faults), and a write-back mutex taken before it and
+ * held over the network, never under mmap_lock.  None is taken from an
+ * MMU notifier.  Nothing waits for the network under the attacher's
+ * mmap_lock in SYNC or ->close() (remote faults: see xpmem_client_fault).
  *
  * What a local task makes this node hold (permits, caches, page copies,
  * twins) is charged to its memory cgroup (__GFP_ACCOUNT).  Every reply of
@@ -160,12 +163,14 @@ void xpmem_client_zap_locked(struct xpmem_att *att, unsigned long first,
 
 /*
  * Drops cached copies of pages [first, end) after zapping their PTEs.
- * Changes not yet released are kept for the next release if @keep_dirty
- * (the owner's page moved or went away; the write-back finds the page
- * at the owner's address then), discarded otherwise.
+ * Changes not yet released are kept for the next release if @drop_err is
+ * 0 (the owner's page moved or went away; the write-back finds the page
+ * at the owner's address then), discarded otherwise: the next release
+ * then reports @drop_err.  Changes that cannot be kept (no memory) are
+ * reported as ENOMEM.
  */
 static void xpmem_rcache_drop(struct xpmem_att *att, unsigned long first,
-			      unsigned long end, bool keep_dirty)
+			      unsigned long end, int drop_err)
 {
 	struct xpmem_rcache *rc = att->rc;
 	struct page *page, *twin;
@@ -177,28 +182,45 @@ static void xpmem_rcache_drop(struct xpmem_att *att, unsigned long first,
 	xa_for_each_range(&rc->pages, idx, page, first, end - 1) {
 		xa_erase(&rc->pages, idx);
 		twin = xa_erase(&rc->twins, idx);
-		if (twin && keep_dirty &&
+		if (twin && !drop_err &&
 		    xpmem_client_keep_dirty_locked(rc, idx, page, twin))
 			continue;
-		if (twin) {
-			put_page(twin);
-			xpmem_count_dec(XPMEM_CNT_REMOTE_TWINS);
-		}
+		if (twin)
+			xpmem_client_drop_twin_locked(rc, page, twin,
+						      drop_err ?: -ENOMEM);
 		put_page(page);
 		xpmem_count_dec(XPMEM_CNT_REMOTE_COPIES);
 	}
 }
 
-/* The owner revoked the attachment or was fenced: SIGBUS from now on. */
-static void xpmem_client_kill(struct xpmem_att *att)
+/*
+ * The owner revoked the attachment (-EIDRM) or was fenced (-EHOSTDOWN):
+ * SIGBUS from now on; changes not written back are lost, and the next
+ * release says so with @err.
+ */
+static void xpmem_client_kill(struct xpmem_att *att, int err)
 {
 	mutex_lock(&att->rc->lock);
 	WRITE_ONCE(att->dead, true);
-	xpmem_rcache_drop(att, 0, att->npages, false);
-	xpmem_client_discard_dirty_locked(att->rc);
+	xpmem_rcache_drop(att, 0, att->npages, err);
+	xpmem_client_discard_dirty_locked(att->rc, err);
 	mutex_unlock(&att->rc->lock);
 }
 
+/*
+ * Remote attachments whose vma was closed (munmap, exit) are released
+ * and detached by a work item on this queue (xpmem_client_close_work),
+ * not under the mmap_lock that ->close() runs in.  Each permit counts its
+ * attachments in flight (ap->closing); its release waits for them here.
+ * Module exit flushes the queue.
+ */
+static struct workqueue_struct *xpmem_client_wq;
+static DECLARE_WAIT_QUEUE_HEAD(xpmem_client_closed);
+
+/*
+ * Releasing the permit: the writes of its attachments closed just before
+ * (an exiting process's, say) reach the owner before the permit goes.
+ */
 void xpmem_client_release(struct xpmem_ap *ap)
 {
 	struct xpmem_wire_release rel = { .rap_id = cpu_to_le64(ap->rap_id) };
@@ -206,11 +228,14 @@ void xpmem_client_release(struct xpmem_ap *ap)
 	struct xpmem_att *att;
 	size_t len;
 
+	might_sleep();
+	/* Bounded by net_timeout_ms per message; a killed task goes on. */
+	wait_event_killable(xpmem_client_closed, !atomic_read(&ap->closing));
 	mutex_lock(&xpmem_client_lock);
 	ap->revoked = true;
 	list_for_each_entry(att, &ap->atts, ap_link)
 		if (att->state != XPMEM_ATT_GONE)
-			xpmem_client_kill(att);
+			xpmem_client_kill(att, -EIDRM);
 	mutex_unlock(&xpmem_client_lock);
 	xpmem_net_call(ap->node, XPMEM_MSG_RELEASE, &rel, sizeof(rel), &st,
 		       sizeof(st), &len);
@@ -238,6 +263,7 @@ int xpmem_client_attach(struct xpmem_att *att)
 	if (!rc)
 		return -ENOMEM;
 	mutex_init(&rc->lock);
+	mutex_init(&rc->wb_lock);
 	xa_init_flags(&rc->pages, XA_FLAGS_ACCOUNT);
 	xa_init_flags(&rc->twins, XA_FLAGS_ACCOUNT);
 	INIT_LIST_HEAD(&rc->dirty);
@@ -290,18 +316,45 @@ err:
 	return ret == -EHOSTDOWN ? -ENOENT : ret;
 }
 
-/* The attachment's last vma is gone (or it never got one). */
-void xpmem_client_unlink(struct xpmem_att *att)
+/*
+ * Detach implies release: writes this node's changes back and tells the
+ * owner to forget the attachment, which faults with SIGBUS from now on.
+ * Returns the release's errno (once: a second call does nothing).  The
+ * ioctl DETACH calls this before it unmaps, so xpmem_detach() returns
+ * after the owner applied the changes; after a bare munmap or at exit it
+ * runs from a work item.  Called without mmap_lock.
+ */
+int xpmem_client_detach(struct xpmem_att *att)
 {
 	struct xpmem_rcache *rc = att->rc;
 	struct xpmem_wire_detach det = { .ratt_id = cpu_to_le64(rc->ratt_id) };
 	struct xpmem_wire_status st;
-	bool was_mapped;
+	bool was_dead;
 	size_t len;
+	int ret;
 
-	/* Detach implies release. */
-	if (!READ_ONCE(att->dead))
-		xpmem_client_release_range(att, 0, att->npages);
+	might_sleep();
+	mutex_lock(&rc->lock);
+	if (att->detached) {
+		mutex_unlock(&rc->lock);
+		return 0;
+	}
+	att->detached = true;
+	was_dead = att->dead;
+	WRITE_ONCE(att->dead, true);	/* no new writes: all are released */
+	mutex_unlock(&rc->lock);
+
+	ret = xpmem_client_release_range(att, 0, att->npages);
+	if (!was_dead)
+		xpmem_net_call(att->ap->node, XPMEM_MSG_DETACH, &det,
+			       sizeof(det), &st, sizeof(st), &len);
+	return ret;
+}
+
+/* Forgets a detached attachment on this node: no network. */
+static void xpmem_client_teardown(struct xpmem_att *att)
+{
+	struct xpmem_rcache *rc = att->rc;
 
 	mutex_lock(&xpmem_client_lock);
 	xa_erase(&xpmem_client_atts, rc->id);
@@ -309,20 +362,60 @@ void xpmem_client_unlink(struct xpmem_att *att)
 	mutex_unlock(&xpmem_client_lock);
 
 	mutex_lock(&rc->lock);
-	was_mapped = att->state == XPMEM_ATT_MAPPED;
-	att->state = XPMEM_ATT_GONE;
-	xpmem_rcache_drop(att, 0, att->npages, false);
-	xpmem_client_discard_dirty_locked(rc);
+	/* Released in xpmem_client_detach(), nothing is left to lose. */
+	xpmem_rcache_drop(att, 0, att->npages, -EIO);
+	xpmem_client_discard_dirty_locked(rc, -EIO);
 	mutex_unlock(&rc->lock);
-
-	if (!READ_ONCE(att->dead))
-		xpmem_net_call(att->ap->node, XPMEM_MSG_DETACH, &det,
-			       sizeof(det), &st, sizeof(st), &len);
 	xpmem_pgoff_unreserve(att);
+}
+
+static void xpmem_client_close_work(struct work_struct *work)
+{
+	struct xpmem_att *att = container_of(work, struct xpmem_att,
+					     close_work);
+	struct xpmem_ap *ap = att->ap;	/* referenced by att */
+
+	xpmem_client_detach(att);	/* nobody is left to tell an error */
+	xpmem_client_teardown(att);
+	atomic_dec(&ap->closing);
+	wake_up_all(&xpmem_client_closed);
+	xpmem_att_put(att);		/* the permit after the wake-up */
+}
+
+/*
+ * The attachment's last vma is gone (->close(), under mmap_lock), or it
+ * never got one.  Unless xpmem_client_detach() ran already, the release
+ * and DETACH go to a work item: nothing waits for the network under the
+ * attacher's mmap_lock.
+ */
+void xpmem_client_unlink(struct xpmem_att *att)
+{
+	struct xpmem_rcache *rc = att->rc;
+	bool was_mapped, detached;
+
+	mutex_lock(&rc->lock);
+	was_mapped = att->state == XPMEM_ATT_MAPPED;
+	att->state = XPMEM_ATT_GONE;	/* no PTEs left to zap */
+	detached = att->detached;
+	mutex_unlock(&rc->lock);
 	if (was_mapped) {
 		xpmem_count_dec(XPMEM_CNT_ATTACHMENTS);
 		xpmem_count_add(XPMEM_CNT_ATTACHED_PAGES, -(long)att->npages);
 	}
+	if (detached) {
+		xpmem_client_teardown(att);
+		return;
+	}
+	kref_get(&att->kref);		/* the work's */
+	atomic_inc(&att->ap->closing);
+	INIT_WORK(&att->close_work, xpmem_client_close_work);
+	queue_work(xpmem_client_wq, &att->close_work);
+}
+
+/* Module exit: the closed attachments' work is done. */
+void xpmem_client_drain(void)
+{
+	flush_workqueue(xpmem_client_wq);
 }
 
 void xpmem_client_free(struct xpmem_att *att)
@@ -502,7 +595,7 @@ static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
 	if (att->ap->node == rx->src_node && first < att->npages) {
 		n = min(n, att->npages - first);
 		mutex_lock(&att->rc->lock);
-		xpmem_rcache_drop(att, first, first + n, true);
+		xpmem_rcache_drop(att, first, first + n, 0);
 		mutex_unlock(&att->rc->lock);
 	}
 	xpmem_att_put(att);
@@ -519,7 +612,7 @@ static void xpmem_client_on_revoke(struct xpmem_net_rx *rx)
 	if (rx->len >= sizeof(*req))
 		att = xpmem_client_lookup(le64_to_cpu(req->client_id));
 	if (att && att->ap->node == rx->src_node)
-		xpmem_client_kill(att);
+		xpmem_client_kill(att, -EIDRM);
 	if (att)
 		xpmem_att_put(att);
 	xpmem_net_reply(rx, &st, sizeof(st));
@@ -535,7 +628,7 @@ int xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
 	int ret = xpmem_client_release_range(att, first, end);
 
 	mutex_lock(&att->rc->lock);
-	xpmem_rcache_drop(att, first, end, true);
+	xpmem_rcache_drop(att, first, end, 0);
 	mutex_unlock(&att->rc->lock);
 	return ret;
 }
@@ -551,7 +644,7 @@ static void xpmem_client_fence(u16 node)
 		if (!att)
 			continue;
 		if (att->ap->node == node)
-			xpmem_client_kill(att);
+			xpmem_client_kill(att, -EHOSTDOWN);
 		xpmem_att_put(att);
 	}
 }
@@ -564,6 +657,9 @@ static void xpmem_remote_fence(u16 node)
 
 int xpmem_client_init(void)
 {
+	xpmem_client_wq = alloc_workqueue("xpmem_close", WQ_UNBOUND, 0);
+	if (!xpmem_client_wq)
+		return -ENOMEM;
 	xpmem_net_register(XPMEM_MSG_INVALIDATE, xpmem_client_on_invalidate);
 	xpmem_net_register(XPMEM_MSG_REVOKE, xpmem_client_on_revoke);
 	xpmem_net_set_fence_cb(xpmem_remote_fence);
@@ -572,5 +668,6 @@ int xpmem_client_init(void)
 
 void xpmem_client_exit(void)
 {
+	destroy_workqueue(xpmem_client_wq);
 	WARN_ON(!xa_empty(&xpmem_client_atts));
 }

@@ -13,7 +13,18 @@
  * survive.
  *
  * An invalidation of a written page keeps the page and its twin on the
- * dirty list, for the next release.  No lock is held over the network.
+ * dirty list, for the next release.  A page invalidated twice has two
+ * entries, oldest first, and may have a twin again: a release sends the
+ * dirty list in order before the twins, so the owner applies the diffs
+ * of a page oldest first and the newest value of every byte wins.
+ * Releases of one attachment are serialised (rc->wb_lock, held over the
+ * network but never under mmap_lock or rc->lock), so that two threads'
+ * releases reach the owner in the order they collected their diffs.
+ *
+ * Changes that are dropped without reaching the owner (its node fenced,
+ * the segment revoked, no memory to keep them) set rc->wb_err; the next
+ * release of the attachment returns it, once (as the page cache's
+ * errseq reports a lost write-back).
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -158,13 +169,81 @@ static void xpmem_dirty_free(struct xpmem_dirty *d)
 	kfree(d);
 }
 
-void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc)
+/* Whether @page differs from its @twin: whether dropping it loses bytes. */
+static bool xpmem_page_changed(struct page *page, struct page *twin)
+{
+	const void *now = kmap_local_page(page);
+	const void *old = kmap_local_page(twin);
+	bool changed = memcmp(now, old, PAGE_SIZE);
+
+	kunmap_local(old);
+	kunmap_local(now);
+	return changed;
+}
+
+/* Changes were dropped: the next release reports @err (the first one). */
+static void xpmem_client_lost_locked(struct xpmem_rcache *rc, int err)
+{
+	lockdep_assert_held(&rc->lock);
+	if (!rc->wb_err)
+		rc->wb_err = err;
+}
+
+/* Drops the twin of a copy being dropped; written bytes lost are @err. */
+void xpmem_client_drop_twin_locked(struct xpmem_rcache *rc, struct page *page,
+				   struct page *twin, int err)
+{
+	lockdep_assert_held(&rc->lock);
+	if (xpmem_page_changed(page, twin))
+		xpmem_client_lost_locked(rc, err);
+	put_page(twin);
+	xpmem_count_dec(XPMEM_CNT_REMOTE_TWINS);
+}
+
+/* Drops the kept changes; the next release reports @err if there were any. */
+void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc, int err)
 {
 	struct xpmem_dirty *d, *tmp;
 
 	lockdep_assert_held(&rc->lock);
-	list_for_each_entry_safe(d, tmp, &rc->dirty, link)
+	list_for_each_entry_safe(d, tmp, &rc->dirty, link) {
+		if (xpmem_page_changed(d->page, d->twin))
+			xpmem_client_lost_locked(rc, err);
 		xpmem_dirty_free(d);
+	}
+}
+
+/*
+ * The errno of a release whose WRITEBACK failed with @err, one of those
+ * man 3 xpmem_sync lists: the owner's segment or process gone (the owner
+ * says ENOENT or ESRCH) is EIDRM; a node that cannot be reached, EHOSTDOWN;
+ * what no sound owner sends, EIO.
+ */
+static int xpmem_wb_errno(int err)
+{
+	switch (err) {
+	case -EFAULT:
+	case -EPERM:
+	case -ENOMEM:
+	case -EINTR:
+	case -EPROTO:
+	case -EHOSTDOWN:
+	case -EIDRM:
+		return err;
+	case -ENOENT:
+	case -ESRCH:
+		return -EIDRM;
+	case -ETIMEDOUT:
+	case -ENOTCONN:
+	case -ECONNRESET:
+	case -ECONNREFUSED:
+	case -ECONNABORTED:
+	case -ENETUNREACH:
+	case -EHOSTUNREACH:
+		return -EHOSTDOWN;
+	default:
+		return -EIO;
+	}
 }
 
 /*
@@ -245,7 +324,8 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 
 /*
  * Writes this node's changes in pages [first, end) back to the owner and
- * returns when the owner has applied them (0) or with the first error.
+ * returns when the owner has applied them (0) or with the first error;
+ * an error of changes dropped earlier (rc->wb_err) comes first.
  */
 int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 			       unsigned long end)
@@ -262,18 +342,13 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 	int ret = 0, err;
 
 	might_sleep();
+	mutex_lock(&rc->wb_lock);
 	mutex_lock(&rc->lock);
+	ret = rc->wb_err;
+	rc->wb_err = 0;
 	/* Writers fault again and start new twins after the diffs. */
 	xpmem_client_zap_locked(att, first, end);
-	xa_for_each_range(&rc->twins, idx, twin, first, end - 1) {
-		err = xpmem_wb_add(rc, &msgs, &scratch, idx,
-				   xa_load(&rc->pages, idx), twin);
-		if (err && !ret)
-			ret = err;
-		xa_erase(&rc->twins, idx);
-		put_page(twin);
-		xpmem_count_dec(XPMEM_CNT_REMOTE_TWINS);
-	}
+	/* Kept changes are older than the twins: they go first, in order. */
 	list_for_each_entry_safe(d, dtmp, &rc->dirty, link) {
 		if (d->idx < first || d->idx >= end)
 			continue;
@@ -282,6 +357,15 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 		if (err && !ret)
 			ret = err;
 		xpmem_dirty_free(d);
+	}
+	xa_for_each_range(&rc->twins, idx, twin, first, end - 1) {
+		err = xpmem_wb_add(rc, &msgs, &scratch, idx,
+				   xa_load(&rc->pages, idx), twin);
+		if (err && !ret)
+			ret = err;
+		xa_erase(&rc->twins, idx);
+		put_page(twin);
+		xpmem_count_dec(XPMEM_CNT_REMOTE_TWINS);
 	}
 	mutex_unlock(&rc->lock);
 	kvfree(scratch);
@@ -293,9 +377,10 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 			err = xpmem_client_reply_status(att->ap->node, &st, len,
 							sizeof(st));
 		if (err && !ret)
-			ret = err;
+			ret = xpmem_wb_errno(err);
 		list_del(&m->link);
 		kvfree(m);
 	}
+	mutex_unlock(&rc->wb_lock);
 	return ret;
 }

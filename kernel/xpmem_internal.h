@@ -29,6 +29,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/uidgid.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "xpmem_uapi.h"
@@ -87,6 +88,7 @@ struct xpmem_ap {
 	bool revoked;			/* under seg->lock */
 	struct list_head seg_link;	/* in seg->aps, under seg->lock */
 	struct list_head atts;		/* under seg->lock */
+	atomic_t closing;		/* remote: attachments being closed */
 	struct rcu_head rcu;
 };
 
@@ -102,6 +104,8 @@ struct xpmem_rcache {
 	struct xarray pages;		/* page index -> copy */
 	struct xarray twins;		/* page index -> copy as fetched */
 	struct list_head dirty;		/* invalidated, not yet written back */
+	struct mutex wb_lock;		/* one release at a time; before lock */
+	int wb_err;			/* changes dropped: next release's errno */
 	unsigned long gen;		/* bumped by every invalidation */
 	u64 ratt_id;			/* owner's handle */
 	u32 id;				/* our handle, in xpmem_client_atts */
@@ -123,6 +127,8 @@ struct xpmem_att {
 	struct mutex map_lock;		/* page-table installs, before seg->lock */
 	bool writable;
 	bool dead;			/* revoked: faults get SIGBUS */
+	bool detached;			/* remote: released, DETACH sent */
+	struct work_struct close_work;	/* remote: release after munmap */
 	enum xpmem_att_state state;	/* under seg->lock */
 	struct interval_tree_node it;	/* in seg->atts, under seg->lock */
 	struct list_head ap_link;	/* in ap->atts, under seg->lock */
@@ -221,6 +227,8 @@ void xpmem_client_release(struct xpmem_ap *ap);
 int xpmem_client_attach(struct xpmem_att *att);
 int xpmem_client_bind(struct xpmem_att *att, struct file *file);
 void xpmem_client_unlink(struct xpmem_att *att);
+int xpmem_client_detach(struct xpmem_att *att);
+void xpmem_client_drain(void);
 void xpmem_client_free(struct xpmem_att *att);
 vm_fault_t xpmem_client_fault(struct vm_fault *vmf);
 int xpmem_client_acquire(struct xpmem_att *att, unsigned long first,
@@ -236,7 +244,9 @@ vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,
 vm_fault_t xpmem_client_pfn_mkwrite(struct vm_fault *vmf);
 bool xpmem_client_keep_dirty_locked(struct xpmem_rcache *rc, unsigned long idx,
 				    struct page *page, struct page *twin);
-void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc);
+void xpmem_client_discard_dirty_locked(struct xpmem_rcache *rc, int err);
+void xpmem_client_drop_twin_locked(struct xpmem_rcache *rc, struct page *page,
+				   struct page *twin, int err);
 int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 			       unsigned long end);
 int xpmem_client_reply_status(u16 node, const void *reply, size_t len,

@@ -76,4 +76,8 @@ void case_gauges(struct servant **sv, int nsv);
 /* xnode_eight.c: the 8-node stage's cases alone (XNODE_EIGHT=1); exit status */
 int drive_eight(struct servant **sv, int n);
 
+/* ---- case files ---- */
+void cases_wb(struct servant **sv, int n);	/* xnode_wb.c */
+int serve_wb(int fd, const char *op, char *req, const uint64_t arg[4]);
+
 #endif
