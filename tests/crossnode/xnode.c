@@ -192,6 +192,7 @@ static int udp_junk(uint32_t addr, uint16_t port, uint64_t count)
  */
 static int (*const serve_exts[])(int fd, const char *op, char *req,
 				 const uint64_t arg[4]) = {
+	serve_fault,
 	NULL
 };
 
@@ -1416,6 +1417,7 @@ static int cmd_drive(int argc, char **argv)
 	case_huge_attach(sv[0]);
 	case_limits(sv[0]);
 	case_get_answers(sv[0]);
+	cases_fault(sv, n);
 	case_gauges(sv, n);
 	/* last: the last node's VM is killed */
 	if (getenv("XNODE_PEER_KILLED") && n == 1)

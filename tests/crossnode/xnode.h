@@ -68,4 +68,9 @@ int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */
 long counter_settle(const char *name, long want, double secs);
 
+/* ---- case files ---- */
+/* xnode_fault.c: the remote fault path (issue 15 items 1, 2, 5, 7) */
+int serve_fault(int fd, const char *op, char *req, const uint64_t arg[4]);
+void cases_fault(struct servant **sv, int nsv);
+
 #endif
