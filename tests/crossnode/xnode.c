@@ -6,7 +6,8 @@
  *   xnode drive PORT ADDR...                     the owner: runs the cases
  *
  * Environment of drive: XNODE_QUICK=1 skips the 64 MiB read and shortens
- * the stress (debug kernel); XNODE_PEER_KILLED=1 ends with the last node's
+ * the stress (debug kernel); XNODE_ONLY=fault runs only xnode_fault.c's
+ * cases and the gauge check; XNODE_PEER_KILLED=1 ends with the last node's
  * VM killed by the host (tests/vm/run-vm): with one servant the owner's
  * wait for its ack must stay killable, with more the invalidation must
  * return within net_timeout_ms while the live nodes ack.
@@ -1405,6 +1406,12 @@ static int cmd_drive(int argc, char **argv)
 		sv[i] = &s[i];
 	}
 
+	/* XNODE_ONLY=fault: only xnode_fault.c's cases (development runs) */
+	if (getenv("XNODE_ONLY") && !strcmp(getenv("XNODE_ONLY"), "fault")) {
+		cases_fault(sv, n);
+		case_gauges(sv, n);
+		goto quit;
+	}
 	case_read(sv[0]);
 	case_write(sv[0]);
 	case_write_many(sv[0]);
@@ -1424,7 +1431,7 @@ static int cmd_drive(int argc, char **argv)
 		case_peer_killed_owner_killable(sv[0], 1);
 	else if (getenv("XNODE_PEER_KILLED"))
 		case_peer_killed_bounded(sv, n);
-
+quit:
 	for (i = 0; i < n; i++)
 		if (s[i].fd >= 0)
 			line_send(s[i].fd, "quit");
