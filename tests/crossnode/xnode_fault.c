@@ -10,9 +10,9 @@
  *  - fault_ro_*: a copy of a page the owner maps read-only faults on a
  *    store as a local attachment does (the same signal), and no twin is
  *    made of it.
- *  - fault_inval_*: reader threads that acquire and read pages while the
- *    owner loops MADV_DONTNEED + rewrite on page 0: no SIGBUS, no wrong
- *    data on the pages that never change.
+ *  - fault_inval_page16: reader threads that acquire and read pages while
+ *    the owner loops MADV_DONTNEED + rewrite on page 0: no SIGBUS, no
+ *    wrong data on the page that never changes.
  *  - fault_stall_*: while one thread's remote fault waits on an owner VM
  *    that is stopped (SIGSTOP of its QEMU, tests/vm/run-vm stop.J), another
  *    thread's mmap+munmap finishes within 50 ms; a fetch that lands after
@@ -557,9 +557,11 @@ static void inval_round(struct servant *s, uintptr_t addr, uint64_t *buf,
 }
 
 /*
- * The owner loops MADV_DONTNEED + rewrite on page 0 while the attacher's
- * threads acquire and read: (a) one thread page 0, one page 16 (never
- * changed); (b) two threads pages 16 and 17, neighbours in one window.
+ * The owner loops MADV_DONTNEED + rewrite on page 0 while two threads of
+ * the attacher acquire and read, one page 0 (so that the owner keeps
+ * invalidating its copy) and one page 16 (never changed).  Two threads
+ * on pages 16 and 17 (neighbours in one window, each acquire dropping
+ * the other's page) did not fail before the fix: not run.
  */
 static void case_fault_inval(struct servant *s)
 {
@@ -567,7 +569,7 @@ static void case_fault_inval(struct servant *s)
 	const uint64_t want = 0x5EED0000;
 	uint64_t *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	long n = getenv("XNODE_QUICK") ? 60 : 250;
+	long n = getenv("XNODE_QUICK") ? 30 : 100;
 	xpmem_segid_t segid;
 	struct remote_att ra;
 
@@ -585,8 +587,6 @@ static void case_fault_inval(struct servant *s)
 	/* page bytes: 0xff = no thread */
 	inval_round(s, ra.addr, buf, "fault_inval_page16", 0xffff1000,
 		    "threads on pages 0 and 16", want, n);
-	inval_round(s, ra.addr, buf, "fault_inval_two_readers", 0xffff1110,
-		    "threads on pages 16 and 17", want, n);
 	remote_detach(s, &ra);
 	xpmem_remove(segid);
 	munmap(buf, size);
