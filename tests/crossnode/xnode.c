@@ -7,7 +7,8 @@
  *
  * Environment of drive: XNODE_QUICK=1 skips the 64 MiB read and shortens
  * the stress (debug kernel); XNODE_ONLY=fault runs only xnode_fault.c's
- * cases and the gauge check; XNODE_PEER_KILLED=1 ends with the last node's
+ * cases and the gauge check, XNODE_ONLY=latency only the latency figures
+ * (development runs); XNODE_PEER_KILLED=1 ends with the last node's
  * VM killed by the host (tests/vm/run-vm): with one servant the owner's
  * wait for its ack must stay killable, with more the invalidation must
  * return within net_timeout_ms while the live nodes ack.
@@ -1410,6 +1411,10 @@ static int cmd_drive(int argc, char **argv)
 	if (getenv("XNODE_ONLY") && !strcmp(getenv("XNODE_ONLY"), "fault")) {
 		cases_fault(sv, n);
 		case_gauges(sv, n);
+		goto quit;
+	}
+	if (getenv("XNODE_ONLY") && !strcmp(getenv("XNODE_ONLY"), "latency")) {
+		case_latency(sv[0]);
 		goto quit;
 	}
 	case_read(sv[0]);
