@@ -517,6 +517,7 @@ struct churn {
 	volatile uint64_t *buf;
 	volatile int stop;
 	long rounds;
+	unsigned int pause_us;
 };
 
 static void *churn_main(void *arg)
@@ -526,7 +527,7 @@ static void *churn_main(void *arg)
 	while (!c->stop) {
 		madvise((void *)c->buf, PG, MADV_DONTNEED);
 		c->buf[0] = (uint64_t)++c->rounds;
-		usleep(200);
+		usleep(c->pause_us);
 	}
 	return NULL;
 }
@@ -535,7 +536,13 @@ static void inval_round(struct servant *s, uintptr_t addr, uint64_t *buf,
 			const char *name, uint64_t pages, const char *what,
 			uint64_t want, long n)
 {
-	struct churn c = { .buf = buf };
+	/*
+	 * Debug kernel (XNODE_QUICK): every rewrite restarts the owner's
+	 * resolve of the whole segment (one notifier); at 200 us a loaded
+	 * debug guest's FETCH handler starved past net_timeout_ms (fenced).
+	 */
+	struct churn c = { .buf = buf,
+			   .pause_us = getenv("XNODE_QUICK") ? 3000 : 200 };
 	long sigs = -1, bad = -1, done = -1, inv0;
 	pthread_t t;
 	double t0 = now_s();
@@ -625,7 +632,12 @@ static void case_fault_stall(struct servant *s)
 		result(0, "fault_stall", "%s", r);
 		goto out;
 	}
-	result(waited && mm_ms >= 0 && mm_ms < 50, "fault_stall_mmap_munmap",
+	/* 50 ms (the issue's target); the debug kernel (XNODE_QUICK) on a
+	 * loaded host took 70 ms; a lock held across the fetch costs the
+	 * whole stop, over 500 ms
+	 */
+	result(waited && mm_ms >= 0 && mm_ms < (getenv("XNODE_QUICK") ? 200 : 50),
+	       "fault_stall_mmap_munmap",
 	       "mmap+munmap %.1f ms while a remote fault waited on the stopped owner (stopped %.2f s, fault %s)",
 	       mm_ms, stopped, waited ? "waiting" : "NOT waiting");
 	copies = 0;
