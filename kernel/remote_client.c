@@ -4,10 +4,13 @@
  *
  * A permit for a segment owned by another node asks the owner (GET); an
  * attachment of it registers with the owner (ATTACH) and keeps a cache of
- * page copies.  A fault fetches a batch of pages (FETCH) into the cache
- * and maps them.  The owner's INVALIDATE drops copies (PTEs first) before
- * it is acknowledged; xpmem_sync(ACQUIRE) drops them too, so that the next
- * access reads the owner's current data (docs/data-model.md).
+ * page copies.  A fault fetches the faulting page and the pages around it
+ * that the owner has (FETCH) into the cache and maps them, without
+ * mmap_lock held while it waits for the owner where the core allows
+ * (VM_FAULT_RETRY).  The owner's INVALIDATE drops copies (PTEs first)
+ * before it is acknowledged; xpmem_sync(ACQUIRE) drops them too, so that
+ * the next access reads the owner's current data (docs/data-model.md).
+ * A FETCH in flight meanwhile keeps only the pages neither touched.
  *
  * Locks: the global xpmem_client_lock protects the attachment table and
  * remote permits' lists; each attachment's cache has its own mutex, taken
@@ -23,6 +26,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -44,6 +48,34 @@ void xpmem_client_window(struct xpmem_att *att, unsigned long idx,
 
 	*first = rounddown(idx, ra);
 	*end = min(*first + ra, att->npages);
+}
+
+/*
+ * A FETCH in flight, on rc->fetches: the pages of its window that an
+ * invalidation or acquire dropped meanwhile are stale (their data may
+ * predate the drop) and are not cached when the reply lands.
+ */
+struct xpmem_fetch_wait {
+	struct list_head link;
+	unsigned long first, n;
+	u32 stale;			/* bit i: page first + i */
+};
+
+/* Pages [first, end) dropped: stale for the fetches in flight. */
+static void xpmem_fetches_stale_locked(struct xpmem_rcache *rc,
+				       unsigned long first, unsigned long end)
+{
+	struct xpmem_fetch_wait *fw;
+	unsigned long lo, hi;
+
+	lockdep_assert_held(&rc->lock);
+	list_for_each_entry(fw, &rc->fetches, link) {
+		lo = max(first, fw->first);
+		hi = min(end, fw->first + fw->n);
+		if (lo < hi)
+			fw->stale |= GENMASK(hi - 1 - fw->first,
+					     lo - fw->first);
+	}
 }
 
 static DEFINE_MUTEX(xpmem_client_lock);
@@ -177,7 +209,7 @@ static void xpmem_rcache_drop(struct xpmem_att *att, unsigned long first,
 	unsigned long idx;
 
 	lockdep_assert_held(&rc->lock);
-	rc->gen++;
+	xpmem_fetches_stale_locked(rc, first, end);
 	xpmem_client_zap_locked(att, first, end);
 	xa_for_each_range(&rc->pages, idx, page, first, end - 1) {
 		xa_erase(&rc->pages, idx);
@@ -266,7 +298,9 @@ int xpmem_client_attach(struct xpmem_att *att)
 	mutex_init(&rc->wb_lock);
 	xa_init_flags(&rc->pages, XA_FLAGS_ACCOUNT);
 	xa_init_flags(&rc->twins, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&rc->errors, XA_FLAGS_ACCOUNT);
 	INIT_LIST_HEAD(&rc->dirty);
+	INIT_LIST_HEAD(&rc->fetches);
 	ret = xa_alloc(&xpmem_client_atts, &id, NULL, xa_limit_32b,
 		       GFP_KERNEL_ACCOUNT);
 	if (ret) {
@@ -423,6 +457,7 @@ void xpmem_client_free(struct xpmem_att *att)
 	if (att->rc) {
 		xa_destroy(&att->rc->pages);
 		xa_destroy(&att->rc->twins);
+		xa_destroy(&att->rc->errors);	/* value entries */
 		kfree(att->rc);
 	}
 }
@@ -443,97 +478,176 @@ int xpmem_client_bind(struct xpmem_att *att, struct file *file)
 }
 
 /*
- * Fetches pages [first, first + n) from the owner into the cache: the
- * number fetched (the owner may send fewer, at the end of its mapping),
- * -EAGAIN if an invalidation raced, or an errno.
+ * Checks a FETCH reply of @len bytes to a request for the window
+ * [first, first + n) around page @idx: the pages sent must be a run
+ * within the window that holds @idx.
  */
-static int xpmem_client_fetch(struct xpmem_att *att, unsigned long first,
-			      unsigned int n)
+static bool xpmem_fetch_reply_ok(const struct xpmem_wire_fetch_reply *rep,
+				 size_t len, unsigned long first,
+				 unsigned int n, unsigned long idx)
+{
+	u64 rfirst = le64_to_cpu(rep->first);
+	u32 got = le32_to_cpu(rep->npages);
+
+	return len >= sizeof(*rep) && got && got <= n &&
+	       len == sizeof(*rep) + ((size_t)got << PAGE_SHIFT) &&
+	       rfirst >= first && rfirst <= idx && idx - rfirst < got &&
+	       rfirst - first + got <= n;
+}
+
+/*
+ * Fetches page @idx and the pages of its window that the owner has
+ * around it into the cache.  Returns 0 once @idx is cached, -EAGAIN if an
+ * invalidation or acquire dropped @idx while the fetch was in flight or
+ * the attachment went away (the other pages are kept if they may be), or
+ * an errno: the owner's answer for @idx itself, or the transport's.
+ * May run without the attacher's mmap_lock: the caller holds a
+ * reference on @att, whose cache lives as long as it does.
+ */
+static int xpmem_client_fetch(struct xpmem_att *att, unsigned long idx)
 {
 	struct xpmem_rcache *rc = att->rc;
-	struct xpmem_wire_fetch req = {
-		.ratt_id = cpu_to_le64(rc->ratt_id),
-		.first = cpu_to_le64(first),
-		.npages = cpu_to_le32(n),
-	};
+	struct xpmem_fetch_wait fw = {};
+	struct xpmem_wire_fetch req;
 	struct xpmem_wire_fetch_reply *rep;
-	size_t max = sizeof(*rep) + ((size_t)n << PAGE_SHIFT), len;
 	struct page *pages[XPMEM_FETCH_MAX_PAGES];
-	unsigned int i, got = 0;
-	unsigned long gen;
+	unsigned long first, end, rfirst, j;
+	unsigned int n, i, got = 0;
+	size_t max, len;
+	u32 writable = 0;
+	bool keep;
 	int ret;
 
 	might_sleep();
+	xpmem_client_window(att, idx, &first, &end);
+	n = end - first;
+	req = (struct xpmem_wire_fetch) {
+		.ratt_id = cpu_to_le64(rc->ratt_id),
+		.first = cpu_to_le64(first),
+		.npages = cpu_to_le32(n),
+		.fault = cpu_to_le32(idx - first),
+	};
+	max = sizeof(*rep) + ((size_t)n << PAGE_SHIFT);
 	rep = kvmalloc(max, GFP_KERNEL_ACCOUNT);
 	if (!rep)
 		return -ENOMEM;
+	fw.first = first;
+	fw.n = n;
 	mutex_lock(&rc->lock);
-	gen = rc->gen;
+	list_add(&fw.link, &rc->fetches);
 	mutex_unlock(&rc->lock);
 
 	xpmem_count_inc(XPMEM_CNT_REMOTE_FETCHES);
 	ret = xpmem_net_call(att->ap->node, XPMEM_MSG_FETCH, &req, sizeof(req),
 			     rep, max, &len);
-	if (ret)
-		goto out;
 	/* len <= max: the transport refuses a longer reply (-EMSGSIZE). */
-	ret = xpmem_client_reply_status(att->ap->node, rep, len, len);
-	if (ret)
-		goto out;
-	got = len < sizeof(*rep) ? 0 : le32_to_cpu(rep->npages);
-	if (!got || got > n ||
-	    len != sizeof(*rep) + ((size_t)got << PAGE_SHIFT)) {
+	if (!ret)
+		ret = xpmem_client_reply_status(att->ap->node, rep, len, len);
+	if (!ret && !xpmem_fetch_reply_ok(rep, len, first, n, idx))
 		ret = xpmem_client_bad_reply(att->ap->node, "FETCH");
-		goto out;
+	if (!ret) {
+		got = le32_to_cpu(rep->npages);
+		writable = le32_to_cpu(rep->writable);
+		for (i = 0; i < got; i++) {
+			pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+			if (!pages[i])
+				break;
+			memcpy_to_page(pages[i], 0, (void *)(rep + 1) +
+				       ((size_t)i << PAGE_SHIFT), PAGE_SIZE);
+		}
+		if (i < got) {
+			while (i--)
+				put_page(pages[i]);
+			got = 0;
+			ret = -ENOMEM;
+		}
 	}
-
-	ret = -ENOMEM;
-	for (i = 0; i < got; i++) {
-		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
-		if (!pages[i])
-			break;
-		memcpy_to_page(pages[i], 0,
-			       (void *)(rep + 1) + ((size_t)i << PAGE_SHIFT),
-			       PAGE_SIZE);
-	}
-	got = i;
-	if (!got)
-		goto out;
+	rfirst = got ? le64_to_cpu(rep->first) : first;
+	kvfree(rep);
 
 	mutex_lock(&rc->lock);
-	/* An invalidation raced with the fetch: the data may be stale. */
-	ret = rc->gen == gen && !att->dead ? 0 : -EAGAIN;
+	list_del(&fw.link);
+	/* A copy landing after the vma closed would never be freed. */
+	keep = !att->dead && att->state == XPMEM_ATT_MAPPED;
 	for (i = 0; i < got; i++) {
-		if (!ret && !xa_load(&rc->pages, first + i) &&
-		    !xa_err(xa_store(&rc->pages, first + i, pages[i],
+		j = rfirst + i;
+		if (keep && !(fw.stale & BIT(j - first)) &&
+		    !xa_load(&rc->pages, j) &&
+		    !xa_err(xa_store(&rc->pages, j, pages[i],
 				     GFP_KERNEL_ACCOUNT))) {
+			if (writable & BIT(i))
+				xa_set_mark(&rc->pages, j,
+					    XPMEM_RC_OWNER_WRITABLE);
 			xpmem_count_inc(XPMEM_CNT_REMOTE_COPIES);
 			continue;
 		}
 		put_page(pages[i]);
 	}
+	if (!ret && (!keep || (fw.stale & BIT(idx - first))))
+		ret = -EAGAIN;
 	mutex_unlock(&rc->lock);
-	if (!ret)
-		ret = got;
-out:
-	kvfree(rep);
 	return ret;
 }
 
+static vm_fault_t xpmem_fetch_error(int err)
+{
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+/*
+ * The fault when the core allows a retry: fetch with the attacher's
+ * mmap_lock (or VMA lock) dropped, as filemap does for I/O, and return
+ * VM_FAULT_RETRY; the retried fault maps the page from the cache, or
+ * finds the owner's refusal in rc->errors.  A fault that may retry but
+ * not wait (FAULT_FLAG_RETRY_NOWAIT) keeps the lock and fetches nothing.
+ */
+static vm_fault_t xpmem_client_fault_unlocked(struct vm_fault *vmf,
+					      struct xpmem_att *att,
+					      unsigned long idx)
+{
+	struct xpmem_rcache *rc = att->rc;
+	int err;
+
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return VM_FAULT_RETRY;
+	kref_get(&att->kref);	/* the vma may go while the lock is dropped */
+	xpmem_release_fault_lock(vmf);
+	err = fatal_signal_pending(current) ? -EINTR :
+	      xpmem_client_fetch(att, idx);
+	/* The owner's answer for the page: for the retried fault. */
+	if (err && err != -EAGAIN && err != -EINTR) {
+		mutex_lock(&rc->lock);
+		if (att->state == XPMEM_ATT_MAPPED)
+			xa_store(&rc->errors, idx, xa_mk_value(-err),
+				 GFP_KERNEL_ACCOUNT);
+		mutex_unlock(&rc->lock);
+	}
+	xpmem_att_put(att);
+	xpmem_count_inc(XPMEM_CNT_FAULT_RETRIES);
+	return VM_FAULT_RETRY;
+}
+
+/*
+ * A fault of a remote attachment.  Only the faulting page's own state
+ * decides SIGBUS: the owner has no page there (or refuses it), or the
+ * attachment is dead (owner fenced, segment or permit gone).  A fetch
+ * that an invalidation or acquire of the page overtook is repeated, as
+ * often as it takes: a fault waits, and a fatal signal ends the wait.
+ */
 vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct xpmem_att *att = vma->vm_private_data;
 	struct xpmem_rcache *rc = att->rc;
 	unsigned long idx = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
-	unsigned long first, end;
 	struct page *page;
+	void *err_entry;
 	vm_fault_t ret;
-	int tries, err = 0;
+	int err;
 
+	might_sleep();
 	xpmem_count_inc(XPMEM_CNT_FAULTS);
-	xpmem_client_window(att, idx, &first, &end);
-	for (tries = 0; tries < 8; tries++) {
+	for (;;) {
 		if (READ_ONCE(att->dead))
 			return VM_FAULT_SIGBUS;
 		mutex_lock(&rc->lock);
@@ -544,21 +658,20 @@ vm_fault_t xpmem_client_fault(struct vm_fault *vmf)
 			xpmem_count_inc(XPMEM_CNT_FAULT_PAGES);
 			return ret;
 		}
+		/* Only a retried fault takes it: a new one asks again. */
+		err_entry = xa_erase(&rc->errors, idx);
 		mutex_unlock(&rc->lock);
-		err = xpmem_client_fetch(att, first, end - first);
-		if (err == -EAGAIN)
-			continue;
-		if (err > 0 && idx < first + err)
-			continue;
-		/*
-		 * The window around the page failed, or ended before it (the
-		 * owner's mapping there changes): fetch from the page on.
-		 */
-		if (first == idx || err == -ENOMEM)
-			break;
-		first = idx;
+		if (err_entry && (vmf->flags & FAULT_FLAG_TRIED))
+			return xpmem_fetch_error(-(int)xa_to_value(err_entry));
+		if (vmf->flags & FAULT_FLAG_ALLOW_RETRY)
+			return xpmem_client_fault_unlocked(vmf, att, idx);
+		/* get_user_pages() and the like: fetch under the lock. */
+		if (fatal_signal_pending(current))
+			return VM_FAULT_SIGBUS;
+		err = xpmem_client_fetch(att, idx);
+		if (err && err != -EAGAIN)
+			return xpmem_fetch_error(err);
 	}
-	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 }
 
 static struct xpmem_att *xpmem_client_lookup(u64 id)

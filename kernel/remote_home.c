@@ -581,39 +581,56 @@ static void xpmem_home_detach(struct xpmem_net_rx *rx)
 	xpmem_reply_status(rx, 0);
 }
 
-/*
- * Copies @n pages of the owner's memory at @addr into @buf and records
- * them as held by @ratt.  Pages are resolved without pinning; the copy
- * runs under seg->lock, which holds off the invalidation (and so the
- * freeing) of the pages being read.
- */
 typedef int (*xpmem_home_access_t)(struct xpmem_ratt *ratt,
 				   unsigned long first, unsigned long n,
 				   unsigned long *pfns, void *arg);
 
 /*
- * Resolves @n pages of the owner's memory at attachment page @first
- * (writable if @write) without pinning, and runs @access on them under
- * seg->lock, which holds off their invalidation (and so their freeing).
- * Returns the number of pages accessed or an errno (also @access's).
+ * What xpmem_home_access() resolves: page @fault of an attachment, which
+ * must resolve (faulted in, writable if @write), and around it the pages
+ * of the window [first, first + n) that are present in the same VMA of
+ * the owner, taken as they are: a page that is not present is not
+ * faulted in (it would cost the owner memory for a page the attacher may
+ * never touch), and neither it nor a hole nor another VMA fails the
+ * faulting page.  Out: the run of pages accessed and whether the owner
+ * may write them (its VMA is writable).
  */
-static int xpmem_home_access(struct xpmem_ratt *ratt, unsigned long first,
-			     unsigned long n, bool write,
+struct xpmem_home_req {
+	unsigned long first, n, fault;
+	bool write;
+	unsigned long run_first, run_n;		/* out */
+	bool writable;				/* out */
+	unsigned long pfns[XPMEM_FETCH_MAX_PAGES];
+};
+
+/*
+ * Resolves @hr in the owner's mm without pinning, and runs @access on the
+ * run of pages around hr->fault under seg->lock, which holds off their
+ * invalidation (and so their freeing).  Returns the number of pages
+ * accessed or an errno (also @access's): only hr->fault's own state
+ * decides an error.
+ */
+static int xpmem_home_access(struct xpmem_ratt *ratt, struct xpmem_home_req *hr,
 			     xpmem_home_access_t access, void *arg)
 {
 	struct xpmem_seg *seg = ratt->rap->seg;
-	unsigned long pfns[XPMEM_FETCH_MAX_PAGES];
-	unsigned long addr = seg->vaddr + ratt->offset + (first << PAGE_SHIFT);
+	unsigned long base = seg->vaddr + ratt->offset;
+	unsigned long addr = base + (hr->fault << PAGE_SHIFT);
+	unsigned long lo, hi, s, e;
 	struct mm_struct *mm = seg->mm;
 	struct vm_area_struct *vma;
 	struct hmm_range range = {
 		.notifier = &seg->notifier,
-		.hmm_pfns = pfns,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (write ? HMM_PFN_REQ_WRITE : 0),
+		.hmm_pfns = hr->pfns,
+		/* only the faulting page's entry asks for a fault */
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 	};
 	int ret;
 
+	if (WARN_ON_ONCE(!hr->n || hr->n > XPMEM_FETCH_MAX_PAGES ||
+			 hr->fault < hr->first ||
+			 hr->fault >= hr->first + hr->n))
+		return -EINVAL;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;	/* the owner process is gone */
 again:
@@ -624,9 +641,19 @@ again:
 		ret = -EFAULT;
 		goto out;
 	}
-	n = min(n, (vma->vm_end - addr) >> PAGE_SHIFT);
-	range.start = addr;
-	range.end = addr + (n << PAGE_SHIFT);
+	/* The window, within the faulting page's VMA. */
+	lo = hr->first;
+	hi = hr->first + hr->n;
+	if (vma->vm_start > base + (lo << PAGE_SHIFT))
+		lo = (vma->vm_start - base) >> PAGE_SHIFT;
+	if (vma->vm_end < base + (hi << PAGE_SHIFT))
+		hi = (vma->vm_end - base) >> PAGE_SHIFT;
+	hr->writable = vma->vm_flags & VM_WRITE;
+	memset(hr->pfns, 0, sizeof(hr->pfns));
+	hr->pfns[hr->fault - lo] = HMM_PFN_REQ_FAULT |
+				   (hr->write ? HMM_PFN_REQ_WRITE : 0);
+	range.start = base + (lo << PAGE_SHIFT);
+	range.end = base + (hi << PAGE_SHIFT);
 	range.notifier_seq = mmu_interval_read_begin(range.notifier);
 	ret = hmm_range_fault(&range);
 	mmap_read_unlock(mm);
@@ -634,6 +661,14 @@ again:
 		goto again;
 	if (ret)
 		goto out;
+
+	/* The present pages around the faulting one (which is). */
+	s = hr->fault - lo;
+	e = s + 1;
+	while (s > 0 && (hr->pfns[s - 1] & HMM_PFN_VALID))
+		s--;
+	while (e < hi - lo && (hr->pfns[e] & HMM_PFN_VALID))
+		e++;
 
 	mutex_lock(&seg->lock);
 	if (mmu_interval_read_retry(range.notifier, range.notifier_seq)) {
@@ -645,10 +680,13 @@ again:
 		ret = -ENOENT;
 		goto out;
 	}
-	ret = access(ratt, first, n, pfns, arg);
+	ret = access(ratt, lo + s, e - s, hr->pfns + s, arg);
 	mutex_unlock(&seg->lock);
-	if (!ret)
-		ret = n;
+	if (!ret) {
+		hr->run_first = lo + s;
+		hr->run_n = e - s;
+		ret = e - s;
+	}
 out:
 	mmput_async(mm);
 	return ret;
@@ -764,10 +802,16 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	if (ret)
 		n = 0;
 	for (i = 0; i < n; i++) {
+		struct xpmem_home_req hr = {
+			.first = le64_to_cpu(pg->page),
+			.n = 1,
+			.fault = le64_to_cpu(pg->page),
+			.write = true,
+		};
+
 		runs.run = (const void *)(pg + 1);
 		runs.nruns = le32_to_cpu(pg->nruns);
-		err = xpmem_home_access(ratt, le64_to_cpu(pg->page), 1, true,
-					xpmem_home_apply, &runs);
+		err = xpmem_home_access(ratt, &hr, xpmem_home_apply, &runs);
 		/* A page that fails does not stop the others: first error. */
 		if (err < 0)
 			ret = ret ?: err;
@@ -783,9 +827,10 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 {
 	const struct xpmem_wire_fetch *req = rx->payload;
 	struct xpmem_wire_fetch_reply *rep;
+	struct xpmem_home_req hr = {};
 	struct xpmem_ratt *ratt;
 	u64 first;
-	u32 n;
+	u32 n, fault;
 	int ret, tries;
 
 	if (rx->len < sizeof(*req))
@@ -796,8 +841,9 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		return xpmem_reply_status(rx, -ENOENT);
 	first = le64_to_cpu(req->first);
 	n = le32_to_cpu(req->npages);
+	fault = le32_to_cpu(req->fault);
 	if (!n || n > XPMEM_FETCH_MAX_PAGES || first >= ratt->npages ||
-	    n > ratt->npages - first) {
+	    n > ratt->npages - first || fault >= n) {
 		kref_put(&ratt->kref, xpmem_ratt_free);
 		return xpmem_reply_status(rx, -EINVAL);
 	}
@@ -808,12 +854,15 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		kref_put(&ratt->kref, xpmem_ratt_free);
 		return xpmem_reply_status(rx, -ENOMEM);
 	}
+	hr.first = first;
+	hr.n = n;
+	hr.fault = first + fault;
 	/* -ENOMEM from recording under seg->lock: a reservation was lost. */
 	for (tries = 0; tries < 3; tries++) {
 		ret = xpmem_copies_reserve(ratt, first, n);
 		if (!ret)
-			ret = xpmem_home_access(ratt, first, n, false,
-						xpmem_home_copy_out, rep + 1);
+			ret = xpmem_home_access(ratt, &hr, xpmem_home_copy_out,
+						rep + 1);
 		xpmem_copies_unreserve(ratt, first, n);
 		if (ret != -ENOMEM)
 			break;
@@ -823,8 +872,11 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		kvfree(rep);
 		return xpmem_reply_status(rx, ret);
 	}
-	rep->status = 0;
-	rep->npages = cpu_to_le32(ret);
+	*rep = (struct xpmem_wire_fetch_reply) {
+		.npages = cpu_to_le32(ret),
+		.first = cpu_to_le64(hr.run_first),
+		.writable = cpu_to_le32(hr.writable ? GENMASK(ret - 1, 0) : 0),
+	};
 	xpmem_net_reply(rx, rep, sizeof(*rep) + ((size_t)ret << PAGE_SHIFT));
 	kvfree(rep);
 	xpmem_count_add(XPMEM_CNT_REMOTE_PAGES_SERVED, ret);

@@ -91,6 +91,8 @@ static int xpmem_twin_make_locked(struct xpmem_rcache *rc, unsigned long idx,
  * Maps a cached copy: writable (with a twin) only for a write fault or
  * when it already has a twin.  The other cached pages of the fetch batch
  * around it are mapped too (prefault), read-only unless they have twins.
+ * A store to a page the owner may not write (XPMEM_RC_OWNER_WRITABLE
+ * unset) gets SIGBUS, as on a local attachment, and no twin.
  */
 vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,
 				   unsigned long idx)
@@ -104,6 +106,9 @@ vm_fault_t xpmem_client_map_locked(struct vm_fault *vmf, struct page *page,
 
 	lockdep_assert_held(&rc->lock);
 	xpmem_client_window(att, idx, &first, &end);
+	if ((vmf->flags & FAULT_FLAG_WRITE) &&
+	    !xa_get_mark(&rc->pages, idx, XPMEM_RC_OWNER_WRITABLE))
+		return VM_FAULT_SIGBUS;
 	if ((vmf->flags & FAULT_FLAG_WRITE) && att->writable &&
 	    xpmem_twin_make_locked(rc, idx, page))
 		return VM_FAULT_OOM;
@@ -136,6 +141,8 @@ vm_fault_t xpmem_client_pfn_mkwrite(struct vm_fault *vmf)
 	page = xa_load(&att->rc->pages, idx);
 	if (!page)	/* invalidated meanwhile: fault it in again */
 		ret = VM_FAULT_NOPAGE;
+	else if (!xa_get_mark(&att->rc->pages, idx, XPMEM_RC_OWNER_WRITABLE))
+		ret = VM_FAULT_SIGBUS;	/* the owner maps it read-only */
 	else if (xpmem_twin_make_locked(att->rc, idx, page))
 		ret = VM_FAULT_OOM;
 	mutex_unlock(&att->rc->lock);

@@ -26,7 +26,7 @@
 
 /* Wire format: every field little endian, see docs/transport.md. */
 #define XPMEM_WIRE_MAGIC	0x314e5058	/* "XPN1" */
-#define XPMEM_WIRE_VERSION	3	/* 3: authenticated connections */
+#define XPMEM_WIRE_VERSION	4	/* 4: FETCH names the faulting page */
 
 /* Internal types, never dispatched: the handshake's last message (the
  * active side's first), and returned credits only.

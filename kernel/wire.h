@@ -11,6 +11,7 @@
 #ifndef XPMEM_WIRE_H
 #define XPMEM_WIRE_H
 
+#include <linux/build_bug.h>
 #include <linux/types.h>
 
 struct xpmem_wire_status {
@@ -58,17 +59,26 @@ struct xpmem_wire_detach {
 	__le64 ratt_id;
 };
 
-/* FETCH: attacher -> owner: page contents, recorded as copies */
+/*
+ * FETCH: attacher -> owner: page contents, recorded as copies.  The
+ * request names the faulting page and a window around it; the owner
+ * resolves the faulting page (its failure alone is the status) and sends
+ * the run of pages around it that are present in the same VMA of its
+ * own (same protections), the faulting page always among them.
+ */
 struct xpmem_wire_fetch {
 	__le64 ratt_id;
-	__le64 first;		/* page index within the attachment */
-	__le32 npages;
-	__le32 reserved;
+	__le64 first;		/* the window's first page in the attachment */
+	__le32 npages;		/* the window, 1..XPMEM_FETCH_MAX_PAGES */
+	__le32 fault;		/* the faulting page, counted from first */
 };
 
 struct xpmem_wire_fetch_reply {
 	__le32 status;
 	__le32 npages;		/* pages of data that follow */
+	__le64 first;		/* the page index of the first of them */
+	__le32 writable;	/* bit i: the owner may write page first + i */
+	__le32 reserved;
 	/* u8 data[npages][PAGE_SIZE] */
 };
 
@@ -109,5 +119,7 @@ struct xpmem_wire_run {
 };
 
 #define XPMEM_FETCH_MAX_PAGES	16
+/* The reply's writable bitmap has a bit per page of a window. */
+static_assert(XPMEM_FETCH_MAX_PAGES <= 32);
 
 #endif /* XPMEM_WIRE_H */

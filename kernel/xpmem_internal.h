@@ -98,6 +98,9 @@ enum xpmem_att_state {
 	XPMEM_ATT_GONE,			/* vma closed */
 };
 
+/* rc->pages mark: the owner may write the page (its VMA is writable). */
+#define XPMEM_RC_OWNER_WRITABLE	XA_MARK_1
+
 /* Page copies of an attachment of another node's segment. */
 struct xpmem_rcache {
 	struct mutex lock;		/* after mmap_lock; never in a notifier */
@@ -106,7 +109,10 @@ struct xpmem_rcache {
 	struct list_head dirty;		/* invalidated, not yet written back */
 	struct mutex wb_lock;		/* one release at a time; before lock */
 	int wb_err;			/* changes dropped: next release's errno */
-	unsigned long gen;		/* bumped by every invalidation */
+	struct list_head fetches;	/* FETCHes in flight (remote_client.c) */
+	struct xarray errors;		/* page index -> errno of its last FETCH,
+					 * for the fault retried after it
+					 */
 	u64 ratt_id;			/* owner's handle */
 	u32 id;				/* our handle, in xpmem_client_atts */
 };

@@ -6,7 +6,9 @@
  *   xnode drive PORT ADDR...                     the owner: runs the cases
  *
  * Environment of drive: XNODE_QUICK=1 skips the 64 MiB read and shortens
- * the stress (debug kernel); XNODE_PEER_KILLED=1 ends with the last node's
+ * the stress (debug kernel); XNODE_ONLY=fault runs only xnode_fault.c's
+ * cases and the gauge check, XNODE_ONLY=latency only the latency figures
+ * (development runs); XNODE_PEER_KILLED=1 ends with the last node's
  * VM killed by the host (tests/vm/run-vm): with one servant the owner's
  * wait for its ack must stay killable, with more the invalidation must
  * return within net_timeout_ms while the live nodes ack.  XNODE_EIGHT=1
@@ -195,6 +197,7 @@ static int udp_junk(uint32_t addr, uint16_t port, uint64_t count)
 static int (*const serve_exts[])(int fd, const char *op, char *req,
 				 const uint64_t arg[4]) = {
 	serve_wb,
+	serve_fault,
 	NULL
 };
 
@@ -1411,6 +1414,16 @@ static int cmd_drive(int argc, char **argv)
 	if (getenv("XNODE_EIGHT"))	/* the 8-node stage: its own cases */
 		return drive_eight(sv, n);
 
+	/* XNODE_ONLY=fault: only xnode_fault.c's cases (development runs) */
+	if (getenv("XNODE_ONLY") && !strcmp(getenv("XNODE_ONLY"), "fault")) {
+		cases_fault(sv, n);
+		case_gauges(sv, n);
+		goto quit;
+	}
+	if (getenv("XNODE_ONLY") && !strcmp(getenv("XNODE_ONLY"), "latency")) {
+		case_latency(sv[0]);
+		goto quit;
+	}
 	case_read(sv[0]);
 	case_write(sv[0]);
 	case_write_many(sv[0]);
@@ -1424,13 +1437,14 @@ static int cmd_drive(int argc, char **argv)
 	case_limits(sv[0]);
 	case_get_answers(sv[0]);
 	cases_wb(sv, n);
+	cases_fault(sv, n);
 	case_gauges(sv, n);
 	/* last: the last node's VM is killed */
 	if (getenv("XNODE_PEER_KILLED") && n == 1)
 		case_peer_killed_owner_killable(sv[0], 1);
 	else if (getenv("XNODE_PEER_KILLED"))
 		case_peer_killed_bounded(sv, n);
-
+quit:
 	for (i = 0; i < n; i++)
 		if (s[i].fd >= 0)
 			line_send(s[i].fd, "quit");

@@ -80,4 +80,9 @@ int drive_eight(struct servant **sv, int n);
 void cases_wb(struct servant **sv, int n);	/* xnode_wb.c */
 int serve_wb(int fd, const char *op, char *req, const uint64_t arg[4]);
 
+/* ---- case files ---- */
+/* xnode_fault.c: the remote fault path (issue 15 items 1, 2, 5, 7) */
+int serve_fault(int fd, const char *op, char *req, const uint64_t arg[4]);
+void cases_fault(struct servant **sv, int nsv);
+
 #endif

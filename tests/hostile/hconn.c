@@ -240,9 +240,11 @@ static void h_rx(struct hconn *hc, int i, uint32_t bytes)
 		memset(r->head, 0, sizeof(r->head));
 		memcpy(r->head, buf + H_HDR_LEN,
 		       len < sizeof(r->head) ? len : sizeof(r->head));
-		/* costly under TCG: only when asked for */
-		r->sum = hc->want_sums && len > 8 ?
-			 h_fnv(buf + H_HDR_LEN + 8, len - 8) : 0;
+		/* costly under TCG: only when asked for; the page data
+		 * after a FETCH reply's 24-byte head (protocol 4)
+		 */
+		r->sum = hc->want_sums && len > 24 ?
+			 h_fnv(buf + H_HDR_LEN + 24, len - 24) : 0;
 	} else {
 		hc->rx_requests++;
 		h_answer(hc, h, buf + H_HDR_LEN, len);

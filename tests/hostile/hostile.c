@@ -18,7 +18,7 @@
  *         --as unpriv|nokey|keyed  who attacks (keyed: the test peer with
  *                                   the key: replays, malformed messages,
  *                                   mutations)
- *         --proto 2|3|auto         wire protocol (auto: 3 if the local
+ *         --proto 2|3|4|auto       wire protocol (auto: 4 if the local
  *                                   /proc/xpmem/peers shows auth_failures)
  *         --key FILE               the cluster key (keyed)
  *         --node1 IP --me IP --alt IP   addresses (10.77.0.1/.2/.3)
@@ -1296,6 +1296,19 @@ static void directed_cases(const struct ctx *c, struct sess *s)
 		put32(d.p + 16, 1);
 		d.len = 24;
 		run_dcase(c, s, &d);
+		/* the faulting page outside the window */
+		D("fetch-fault-outside", H_FETCH, EX_ERROR);
+		put64(d.p, s->ratt);
+		put32(d.p + 16, 4);
+		put32(d.p + 20, 4);
+		d.len = 24;
+		run_dcase(c, s, &d);
+		D("fetch-fault-max", H_FETCH, EX_ERROR);
+		put64(d.p, s->ratt);
+		put32(d.p + 16, 1);
+		put32(d.p + 20, UINT32_MAX);
+		d.len = 24;
+		run_dcase(c, s, &d);
 	}
 
 	/* WRITEBACK */
@@ -1445,7 +1458,8 @@ static void baseline_cases(const struct ctx *c, struct sess *s)
 	s->hc.want_sums = 1;
 	r = h_call(&s->hc, H_FETCH, p, 24, 5000);
 	s->hc.want_sums = 0;
-	ok = r && !status_of(r) && r->len == 8 + H_PAGE &&
+	/* the version 4 reply: status, npages, first, writable, reserved */
+	ok = r && !status_of(r) && r->len == 24 + H_PAGE &&
 	     strtoull(ask("pagesum 5"), NULL, 16) == r->sum;
 	result(ok, "peer-fetch-valid", "%s", ok ? "page 5 as the owner has it" :
 	       r ? "wrong reply" : "no reply");
@@ -1746,7 +1760,7 @@ static int cmd_attack(int argc, char **argv)
 		char peers[LINE_SOCK_MAX];
 
 		peers_line("node 1", peers, sizeof(peers));
-		c.proto = strstr(peers, "auth_failures") ? 3 : 2;
+		c.proto = strstr(peers, "auth_failures") ? 4 : 2;
 	}
 	if (key) {
 		uint8_t ck[CLUSTER_KEY_LEN];
