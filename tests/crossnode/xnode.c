@@ -192,6 +192,7 @@ static int udp_junk(uint32_t addr, uint16_t port, uint64_t count)
  */
 static int (*const serve_exts[])(int fd, const char *op, char *req,
 				 const uint64_t arg[4]) = {
+	serve_trace,
 	NULL
 };
 
@@ -1417,6 +1418,7 @@ static int cmd_drive(int argc, char **argv)
 	case_limits(sv[0]);
 	case_get_answers(sv[0]);
 	case_gauges(sv, n);
+	cases_trace(sv[0]);
 	/* last: the last node's VM is killed */
 	if (getenv("XNODE_PEER_KILLED") && n == 1)
 		case_peer_killed_owner_killable(sv[0], 1);

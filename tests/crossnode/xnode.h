@@ -68,4 +68,9 @@ int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */
 long counter_settle(const char *name, long want, double secs);
 
+/* ---- the case files ---- */
+/* xnode_trace.c: the tracepoints of docs/tracing.md */
+void cases_trace(struct servant *s);
+int serve_trace(int fd, const char *op, char *req, const uint64_t arg[4]);
+
 #endif
