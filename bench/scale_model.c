@@ -384,6 +384,7 @@ static int check(const char *what, double got, double want)
  * 1 + 10 + (1 + 10) = 22, the second at 2 + 10 = 12; done at 22: 27.
  * Multicast over 3: all arrive at 11, complete at 11, 13, 15: 20.
  * Re-fetch by 3 sharers, fault 100, 10 per FETCH: the last at 120.
+ * With posts of 5, parallel over 2: acks at 15 and 20, done at 25.
  */
 static int self_test(void)
 {
@@ -402,6 +403,9 @@ static int self_test(void)
 	bad += check("tree(3, k=8)", tree_time(&p, 3, 8), par_time(&p, 3));
 	bad += check("multicast(3)", mcast_time(&p, 3), 20);
 	bad += check("refetch(3)", refetch_worst(&p, 3, 1), 120);
+	/* Posts of 5: acks at 15 and 20, the second not held up: 25. */
+	p.post = 5;
+	bad += check("parallel(2), post 5", par_time(&p, 2), 25);
 	printf("scale_model self-test: %s\n", bad ? "FAILED" : "passed");
 	return bad ? 1 : 0;
 }
@@ -422,6 +426,18 @@ static int parse_ns(const char *s, int *ns)
 			return -1;
 	}
 	return n;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: scale_model [-n N,N,...] [-k FANOUT] [--trials T] [--seed S]\n"
+		"                   [--local US] [--post US] [--rtt US] [--rx US] [--fault US]\n"
+		"                   [--serve US] [--timeout MS] [--buf-kib KIB] [STAGES]\n"
+		"       scale_model --self-test\n"
+		"Without STAGES (bench/trace.sh's stages.txt) --local, --post, --rtt, --rx,\n"
+		"--fault and --serve must be given; given with STAGES, they override it.\n"
+		"The model and its inputs: docs/scaling.md and the top of bench/scale_model.c.\n");
 }
 
 int main(int argc, char **argv)
@@ -446,6 +462,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--self-test"))
 			return self_test();
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
 		for (j = 0; j < 8; j++) {
 			if (strcmp(argv[i], names[j]) || i + 1 >= argc)
 				continue;
@@ -500,11 +520,6 @@ int main(int argc, char **argv)
 	report(&p, ns, nn, trials);
 	return 0;
 usage:
-	fprintf(stderr,
-		"usage: scale_model [-n N,N,...] [-k FANOUT] [--trials T] [--seed S]\n"
-		"                   [--local US] [--post US] [--rtt US] [--rx US] [--fault US]\n"
-		"                   [--serve US] [--timeout MS] [--buf-kib KIB] [STAGES]\n"
-		"       scale_model --self-test\n"
-		"Without STAGES (bench/trace.sh's stages.txt) every cost must be given.\n");
+	usage(stderr);
 	return 2;
 }
