@@ -3,6 +3,7 @@
 #   make                 module (against Debian's installed headers), library, examples, tools
 #   make check           native unit tests, then the VM suite
 #   make bench           benchmarks in QEMU guests (bench/run.sh; not part of check)
+#   make scaling         the scaling model of docs/scaling.md (after bench/trace.sh invalidate)
 #   make install PREFIX=/usr/local DESTDIR=   user space: library, header, pkg-config,
 #                        man pages, xpmemd + unit, udev rule (uninstall: the same)
 #   make install-module  xpmem.ko for KVER into /lib/modules/KVER/updates, depmod
@@ -31,7 +32,7 @@ UDEVRULES := packaging/56-xpmem.rules
 
 .PHONY: all kernel lib examples tools daemon check unit-check vm-check install uninstall \
 	install-module uninstall-module install-dkms uninstall-dkms deb deb-check \
-	clean demo debug-kernel bench consumer-test
+	clean demo debug-kernel bench scaling consumer-test
 
 all: kernel lib examples tools daemon
 
@@ -74,6 +75,15 @@ demo: all
 bench: all
 	$(MAKE) -C bench
 	bench/run.sh
+
+# docs/scaling.md: invalidation and fault latency for 8, 64 and 1024
+# sharer nodes, from the per-stage costs of `bench/trace.sh invalidate`
+# (run first; SCALING_STAGES=file picks another run).  Not part of check.
+SCALING_STAGES ?= build/bench/trace-invalidate/stages.txt
+scaling:
+	$(MAKE) -s -C bench scale_model
+	@test -f $(SCALING_STAGES) || { echo "no $(SCALING_STAGES): run bench/trace.sh invalidate first" >&2; exit 1; }
+	bench/scale_model $(SCALING_STAGES)
 
 # The lockdep/KASAN/kmemleak/fault-injection kernel of the debug pass, as
 # Debian packages in build/debug-kernel/ (about an hour on 2 cores); only

@@ -1,8 +1,12 @@
 #!/bin/bash
-# Runs in both guests of bench/trace.sh: ftrace of a cross-node round
-# trip.  Node 1 (the attacher) drives, node 0 (the owner) serves:
+# Runs in both guests of bench/trace.sh: ftrace of cross-node round
+# trips through xpmem's tracepoints (trace system xpmem, docs/tracing.md)
+# and the packets on eth0.  Node 1 (the attacher) drives, node 0 (the
+# owner) serves:
 #   ping        node 1 pings node 0 (xpmem-node ping, 64 bytes)
-#   invalidate  node 0 munmaps a page node 1 holds a copy of (bench_remote)
+#   invalidate  node 0 munmaps a page node 1 holds a copy of, which
+#               node 1 faults in again before each munmap (bench_remote):
+#               both the invalidation and the remote fault
 # Each node's trace goes to $XPMEM_LOGDIR/trace.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,14 +20,13 @@ tools/xpmem-node add-peer --id $((other + 1)) --addr "${addrs[$other]}"
 T=/sys/kernel/tracing
 mountpoint -q $T || mount -t tracefs tracefs $T
 echo 32768 > $T/buffer_size_kb
-for fn in xpmem_rx_done xpmem_rx_work xpmem_conn_send xpmem_tx_done \
-	xpmem_client_on_invalidate xpmem_rcache_drop xpmem_home_fetch \
-	xpmem_seg_invalidate xpmem_zap_workfn xpmem_net_call_flags; do
-	echo "p:$fn $fn" >> $T/kprobe_events
-done
-echo "r:xpmem_net_call_ret xpmem_net_call_flags" >> $T/kprobe_events
-echo 1 > $T/events/kprobes/enable
-for e in net/netif_receive_skb net/net_dev_xmit sched/sched_switch sched/sched_wakeup; do
+echo > $T/trace
+if [[ ! -d $T/events/xpmem ]]; then
+	echo "trace-guest: no xpmem tracepoints in $T/events (module too old?)" >&2
+	exit 1
+fi
+echo 1 > $T/events/xpmem/enable
+for e in net/netif_receive_skb net/net_dev_xmit; do
 	echo 1 > $T/events/$e/enable
 done
 
@@ -57,4 +60,3 @@ esac
 echo 0 > $T/tracing_on
 cp $T/trace "$XPMEM_LOGDIR/trace.txt"
 echo 0 > $T/events/enable
-echo > $T/kprobe_events

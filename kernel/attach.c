@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "xpmem_internal.h"
+#include "xpmem_trace.h"
 
 #define XPMEM_PGOFF_MAX		((1UL << (BITS_PER_LONG - 1 - PAGE_SHIFT)) - 1)
 
@@ -140,12 +141,32 @@ const struct vm_operations_struct xpmem_vm_ops = {
 	.pfn_mkwrite = xpmem_pfn_mkwrite,
 };
 
+/*
+ * A remote fault between its two tracepoints.  What the end event shows
+ * is read before: after VM_FAULT_RETRY the vma and the attachment may
+ * be gone.
+ */
+static vm_fault_t xpmem_client_fault_traced(struct vm_fault *vmf)
+{
+	struct xpmem_att *att = vmf->vma->vm_private_data;
+	unsigned long idx = (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
+	u16 node = att->ap->node;
+	u32 id = att->rc->id;
+	vm_fault_t ret;
+
+	trace_xpmem_remote_fault_start(node, id, idx,
+				       vmf->flags & FAULT_FLAG_WRITE);
+	ret = xpmem_client_fault(vmf);
+	trace_xpmem_remote_fault(node, id, idx, ret);
+	return ret;
+}
+
 /* Attachments of another node's segment: copies, see remote_client.c. */
 const struct vm_operations_struct xpmem_client_vm_ops = {
 	.open = xpmem_vma_open,
 	.close = xpmem_vma_close,
 	.may_split = xpmem_vma_may_split,
-	.fault = xpmem_client_fault,
+	.fault = xpmem_client_fault_traced,
 	.pfn_mkwrite = xpmem_client_pfn_mkwrite,
 };
 

@@ -16,6 +16,7 @@
 #include <linux/workqueue.h>
 
 #include "xpmem_internal.h"
+#include "xpmem_trace.h"
 
 static struct workqueue_struct *xpmem_zap_wq;
 
@@ -50,6 +51,7 @@ static void xpmem_zap_workfn(struct work_struct *work)
 						 work);
 	struct interval_tree_node *it;
 
+	trace_xpmem_zap_work(zw->seg->segid);
 	if (zw->only) {
 		xpmem_zap_att(zw->only, zw->start, zw->last);
 	} else {
@@ -97,6 +99,7 @@ void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
 	if (!only && !xpmem_seg_mapped_locked(seg, start, last))
 		return;
 
+	trace_xpmem_zap_start(seg->segid, start, last);
 	INIT_WORK_ONSTACK(&zw.work, xpmem_zap_workfn);
 	init_completion(&zw.done);
 	queue_work(xpmem_zap_wq, &zw.work);
@@ -111,6 +114,7 @@ void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
 			xpmem_home_invalidate_abort(&zw.remote);
 	}
 	destroy_work_on_stack(&zw.work);
+	trace_xpmem_zap_done(seg->segid);
 }
 
 static bool xpmem_seg_invalidate(struct mmu_interval_notifier *mni,

@@ -33,6 +33,7 @@
 #include "xpmem_internal.h"
 #include "transport.h"
 #include "wire.h"
+#include "xpmem_trace.h"
 
 static unsigned int remote_readahead = XPMEM_FETCH_MAX_PAGES;
 module_param(remote_readahead, uint, 0644);
@@ -538,6 +539,7 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long idx)
 	mutex_unlock(&rc->lock);
 
 	xpmem_count_inc(XPMEM_CNT_REMOTE_FETCHES);
+	trace_xpmem_fetch_send(att->ap->node, rc->id, first, n);
 	ret = xpmem_net_call(att->ap->node, XPMEM_MSG_FETCH, &req, sizeof(req),
 			     rep, max, &len);
 	/* len <= max: the transport refuses a longer reply (-EMSGSIZE). */
@@ -586,6 +588,7 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long idx)
 	if (!ret && (!keep || (fw.stale & BIT(idx - first))))
 		ret = -EAGAIN;
 	mutex_unlock(&rc->lock);
+	trace_xpmem_fetch_done(att->ap->node, rc->id, first, ret ?: got);
 	return ret;
 }
 
@@ -692,8 +695,8 @@ static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
 {
 	const struct xpmem_wire_invalidate *req = rx->payload;
 	struct xpmem_wire_status st = {};
-	struct xpmem_att *att;
-	u64 first, n;
+	struct xpmem_att *att = NULL;
+	u64 first = 0, n = 0;
 
 	xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED);
 	if (rx->len < sizeof(*req)) {
@@ -713,6 +716,8 @@ static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
 	}
 	xpmem_att_put(att);
 reply:
+	trace_xpmem_invalidate_serve(rx->src_node, rx->len < sizeof(*req) ? 0 :
+				     le64_to_cpu(req->client_id), first, n, !!att);
 	xpmem_net_reply(rx, &st, sizeof(st));
 }
 

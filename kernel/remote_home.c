@@ -31,6 +31,7 @@
 #include "xpmem_internal.h"
 #include "transport.h"
 #include "wire.h"
+#include "xpmem_trace.h"
 
 struct xpmem_rap {
 	struct kref kref;
@@ -819,6 +820,7 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 			xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
 		pg = (const void *)(pg + 1) + le32_to_cpu(pg->len);
 	}
+	trace_xpmem_writeback_serve(rx->src_node, ratt->id, n, ret);
 	kref_put(&ratt->kref, xpmem_ratt_free);
 	xpmem_reply_status(rx, ret);
 }
@@ -867,6 +869,7 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		if (ret != -ENOMEM)
 			break;
 	}
+	trace_xpmem_fetch_serve(rx->src_node, ratt->id, first, n, ret);
 	kref_put(&ratt->kref, xpmem_ratt_free);
 	if (ret < 0) {
 		kvfree(rep);
@@ -906,6 +909,8 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 	struct interval_tree_node *it;
 	struct xpmem_wire_status rep;
 	size_t rep_len;
+	u64 sent;
+	int ret;
 
 	for (it = interval_tree_iter_first(&seg->ratts, start, last); it;
 	     it = interval_tree_iter_next(it, start, last)) {
@@ -930,9 +935,14 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 		}
 		WRITE_ONCE(w->node, ratt->node);
 		xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
-		if (!xpmem_net_call_flags(ratt->node, XPMEM_MSG_INVALIDATE,
-					  &req, sizeof(req), &rep, sizeof(rep),
-					  &rep_len, XPMEM_NET_CONNECTED))
+		trace_xpmem_invalidate_send(ratt->node, ratt->client_id, first,
+					    end - first);
+		sent = ktime_get_ns();
+		ret = xpmem_net_call_flags(ratt->node, XPMEM_MSG_INVALIDATE,
+					   &req, sizeof(req), &rep, sizeof(rep),
+					   &rep_len, XPMEM_NET_CONNECTED);
+		trace_xpmem_invalidate_ack(ratt->node, ret, sent);
+		if (!ret)
 			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
 		WRITE_ONCE(w->node, 0);
 	}

@@ -33,6 +33,7 @@
 #include "xpmem_internal.h"
 #include "transport.h"
 #include "wire.h"
+#include "xpmem_trace.h"
 
 struct xpmem_dirty {
 	struct list_head link;
@@ -383,6 +384,9 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 		if (!err)
 			err = xpmem_client_reply_status(att->ap->node, &st, len,
 							sizeof(st));
+		trace_xpmem_writeback(att->ap->node, rc->id,
+				      le32_to_cpu(xpmem_wb_hdr(m)->npages),
+				      m->len, err);
 		if (err && !ret)
 			ret = xpmem_wb_errno(err);
 		list_del(&m->link);

@@ -38,6 +38,7 @@
 #include <linux/slab.h>
 
 #include "transport_priv.h"
+#include "xpmem_trace.h"
 
 static unsigned int net_timeout_ms = 5000;
 module_param(net_timeout_ms, uint, 0644);
@@ -124,6 +125,7 @@ void xpmem_peer_fence_finish(struct xpmem_peer *peer, struct xpmem_conn *old,
 			     const char *why)
 {
 	pr_notice("xpmem: node %u fenced: %s\n", peer->node, why);
+	trace_xpmem_fence(peer->node, why);
 	if (old)
 		xpmem_conn_kill(old);
 	wake_up_all(&peer->wq);
@@ -316,6 +318,7 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 	if (!peer)
 		return -EHOSTDOWN;
 
+	trace_xpmem_call_start(node, type, req_len);
 	if (flags & XPMEM_NET_CONNECTED)
 		ret = xpmem_peer_current(peer, &conn);
 	else
@@ -363,6 +366,7 @@ out:
 	if (conn)
 		xpmem_conn_put(conn);
 	xpmem_peer_put(peer);
+	trace_xpmem_call_done(node, type, ret, ret ? 0 : call.reply_len);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(xpmem_net_call_flags);

@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 
 #include "transport_priv.h"
+#include "xpmem_trace.h"
 
 static_assert(sizeof(struct xpmem_wire_hdr) == 32);
 
@@ -317,6 +318,7 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 	}
 	atomic64_inc(&conn->peer->tx_msgs);
 	atomic64_add(len, &conn->peer->tx_bytes);
+	trace_xpmem_msg_send(conn->peer->node, type, flags, seq, len);
 	return 0;
 }
 
@@ -549,6 +551,8 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	wake_up_all(&conn->wq);
 	atomic64_inc(&peer->rx_msgs);
 	atomic64_add(len, &peer->rx_bytes);
+	trace_xpmem_msg_recv(peer->node, le16_to_cpu(hdr->type),
+			     le16_to_cpu(hdr->flags), le64_to_cpu(hdr->seq), len);
 
 	if (le16_to_cpu(hdr->type) == XPMEM_WIRE_CREDIT) {
 		xpmem_repost(conn, rx);
@@ -596,6 +600,8 @@ static void xpmem_rx_work(struct work_struct *work)
 	struct xpmem_conn *conn = rx->conn;
 	xpmem_net_handler_t fn = NULL;
 
+	trace_xpmem_msg_handle(rx->rx.src_node, rx->rx.type,
+			       XPMEM_WIRE_F_REQUEST, rx->rx.seq, rx->rx.len);
 	if (rx->rx.type == XPMEM_MSG_PING) {
 		xpmem_net_reply(&rx->rx, rx->rx.payload, rx->rx.len);
 	} else {

@@ -4,7 +4,8 @@
 # for the VM tests (stock 6.1, 6.12 from backports, the debug kernel from
 # ../shared/debug-kernel when present), QEMU, rdma-core, CMocka, and
 # what `make deb` and `make deb-check` use (debhelper, dh-dkms, dkms,
-# udev, man-db).  Used by .ci/run and by the README's first command.
+# udev, man-db), perf and bpftrace for docs/tracing.md (the guests use
+# the host's).  Used by .ci/run and by the README's first command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ packages=(
 	qemu-system-x86 busybox-static vde2 iproute2
 	rdma-core ibverbs-utils perftest rdmacm-utils libibverbs-dev librdmacm-dev
 	numactl libnuma-dev libcmocka-dev cppcheck libsodium-dev groff-base
-	gnuplot-nox jq
+	gnuplot-nox jq linux-perf bpftrace
 	debhelper dh-dkms dkms udev systemd man-db
 )
 export DEBIAN_FRONTEND=noninteractive

@@ -198,6 +198,7 @@ static int (*const serve_exts[])(int fd, const char *op, char *req,
 				 const uint64_t arg[4]) = {
 	serve_wb,
 	serve_fault,
+	serve_trace,
 	NULL
 };
 
@@ -1439,6 +1440,7 @@ static int cmd_drive(int argc, char **argv)
 	cases_wb(sv, n);
 	cases_fault(sv, n);
 	case_gauges(sv, n);
+	cases_trace(sv[0]);
 	/* last: the last node's VM is killed */
 	if (getenv("XNODE_PEER_KILLED") && n == 1)
 		case_peer_killed_owner_killable(sv[0], 1);

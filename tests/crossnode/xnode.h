@@ -85,4 +85,9 @@ int serve_wb(int fd, const char *op, char *req, const uint64_t arg[4]);
 int serve_fault(int fd, const char *op, char *req, const uint64_t arg[4]);
 void cases_fault(struct servant **sv, int nsv);
 
+/* ---- the case files ---- */
+/* xnode_trace.c: the tracepoints of docs/tracing.md */
+void cases_trace(struct servant *s);
+int serve_trace(int fd, const char *op, char *req, const uint64_t arg[4]);
+
 #endif
