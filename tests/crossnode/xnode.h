@@ -68,4 +68,9 @@ int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */
 long counter_settle(const char *name, long want, double secs);
 
+/* ---- case files ---- */
+/* xnode_fanout.c: parallel invalidation (issue 15) */
+int serve_fanout(int fd, const char *op, char *req, const uint64_t arg[4]);
+void cases_fanout(struct servant **sv, int nsv);
+
 #endif
