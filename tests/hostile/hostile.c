@@ -1385,18 +1385,18 @@ static void directed_cases(const struct ctx *c, struct sess *s)
 			{ "invalidate-count-wraps", 0x0aaaaaabu, 0, 0 },
 			{ "invalidate-reserved", 1, 1, 1 },
 		};
-		size_t i, j;
+		size_t k, j;
 
-		for (i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
-			D(iv[i].nm, H_INVALIDATE, EX_ERROR);
-			put32(d.p, iv[i].n);
-			put32(d.p + 4, iv[i].rsv);
-			for (j = 0; j < iv[i].entries; j++) {
+		for (k = 0; k < sizeof(iv) / sizeof(iv[0]); k++) {
+			D(iv[k].nm, H_INVALIDATE, EX_ERROR);
+			put32(d.p, iv[k].n);
+			put32(d.p + 4, iv[k].rsv);
+			for (j = 0; j < iv[k].entries; j++) {
 				put64(d.p + 8 + 24 * j, 0x9999 + j);
 				put64(d.p + 16 + 24 * j, 0);
 				put64(d.p + 24 + 24 * j, 1);
 			}
-			d.len = 8 + 24 * iv[i].entries;
+			d.len = 8 + 24 * iv[k].entries;
 			run_dcase(c, s, &d);
 		}
 	}
