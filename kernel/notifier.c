@@ -102,16 +102,18 @@ void xpmem_seg_zap_locked(struct xpmem_seg *seg, unsigned long start,
 	trace_xpmem_zap_start(seg->segid, start, last);
 	INIT_WORK_ONSTACK(&zw.work, xpmem_zap_workfn);
 	init_completion(&zw.done);
+	xpmem_home_invalidate_init(&zw.remote);
 	queue_work(xpmem_zap_wq, &zw.work);
 	/* Not flush_work(): lockdep would see the worker's notifier map. */
 	if (wait_for_completion_killable(&zw.done)) {
 		/*
 		 * Killed: the local zap is quick and still awaited, but no
-		 * ack from another node is: whoever holds us up is fenced.
+		 * ack from another node is: whoever has not answered is
+		 * fenced, and no more INVALIDATE is sent.
 		 */
-		WRITE_ONCE(zw.remote.abort, true);
-		while (!wait_for_completion_timeout(&zw.done, HZ / 20))
+		do {
 			xpmem_home_invalidate_abort(&zw.remote);
+		} while (!wait_for_completion_timeout(&zw.done, HZ / 20));
 	}
 	destroy_work_on_stack(&zw.work);
 	trace_xpmem_zap_done(seg->segid);

@@ -691,33 +691,50 @@ static struct xpmem_att *xpmem_client_lookup(u64 id)
 	return att;
 }
 
-static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
+/* One entry of an INVALIDATE: drop the copies of that attachment. */
+static void xpmem_client_inval_entry(u16 src,
+				     const struct xpmem_wire_inval_entry *e)
 {
-	const struct xpmem_wire_invalidate *req = rx->payload;
-	struct xpmem_wire_status st = {};
-	struct xpmem_att *att = NULL;
-	u64 first = 0, n = 0;
+	struct xpmem_att *att = xpmem_client_lookup(le64_to_cpu(e->client_id));
+	u64 first = le64_to_cpu(e->first), n = le64_to_cpu(e->npages);
 
-	xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED);
-	if (rx->len < sizeof(*req)) {
-		st.status = cpu_to_le32(-EINVAL);
-		goto reply;
-	}
-	att = xpmem_client_lookup(le64_to_cpu(req->client_id));
+	trace_xpmem_invalidate_serve(src, le64_to_cpu(e->client_id), first, n,
+				     !!att);
 	if (!att)	/* already detached: nothing cached */
-		goto reply;
-	first = le64_to_cpu(req->first);
-	n = le64_to_cpu(req->npages);
-	if (att->ap->node == rx->src_node && first < att->npages) {
+		return;
+	if (att->ap->node == src && first < att->npages) {
 		n = min(n, att->npages - first);
 		mutex_lock(&att->rc->lock);
 		xpmem_rcache_drop(att, first, first + n, 0);
 		mutex_unlock(&att->rc->lock);
 	}
 	xpmem_att_put(att);
+}
+
+/*
+ * INVALIDATE: the owner's node names every attachment of ours it
+ * invalidates in one message.  The whole message is checked first: a
+ * malformed one (count 0 or over the maximum, length not exactly the
+ * entries, reserved bits set) is refused with -EINVAL and nothing done.
+ */
+static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
+{
+	const struct xpmem_wire_invalidate *req = rx->payload;
+	const struct xpmem_wire_inval_entry *e;
+	struct xpmem_wire_status st = {};
+	u32 i, n;
+
+	xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_RECEIVED);
+	n = rx->len >= sizeof(*req) ? le32_to_cpu(req->nentries) : 0;
+	if (!n || n > XPMEM_INVAL_MAX_ENTRIES || req->reserved ||
+	    rx->len != sizeof(*req) + (size_t)n * sizeof(*e)) {
+		st.status = cpu_to_le32(-EINVAL);
+		goto reply;
+	}
+	e = (const void *)(req + 1);
+	for (i = 0; i < n; i++)
+		xpmem_client_inval_entry(rx->src_node, &e[i]);
 reply:
-	trace_xpmem_invalidate_serve(rx->src_node, rx->len < sizeof(*req) ? 0 :
-				     le64_to_cpu(req->client_id), first, n, !!att);
 	xpmem_net_reply(rx, &st, sizeof(st));
 }
 

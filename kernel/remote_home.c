@@ -605,6 +605,13 @@ struct xpmem_home_req {
 };
 
 /*
+ * Bounds on xpmem_home_access()'s retries (each one follows an
+ * invalidation of the range that raced with it): within half the
+ * requester's timeout, so that the requester never fences us for it.
+ */
+#define XPMEM_HOME_ACCESS_TRIES	256
+
+/*
  * Resolves @hr in the owner's mm without pinning, and runs @access on the
  * run of pages around hr->fault under seg->lock, which holds off their
  * invalidation (and so their freeing).  Returns the number of pages
@@ -614,6 +621,8 @@ struct xpmem_home_req {
 static int xpmem_home_access(struct xpmem_ratt *ratt, struct xpmem_home_req *hr,
 			     xpmem_home_access_t access, void *arg)
 {
+	unsigned long until = jiffies + xpmem_net_timeout() / 2;
+	unsigned int tries = 0;
 	struct xpmem_seg *seg = ratt->rap->seg;
 	unsigned long base = seg->vaddr + ratt->offset;
 	unsigned long addr = base + (hr->fault << PAGE_SHIFT);
@@ -635,6 +644,13 @@ static int xpmem_home_access(struct xpmem_ratt *ratt, struct xpmem_home_req *hr,
 	if (!mmget_not_zero(mm))
 		return -ESRCH;	/* the owner process is gone */
 again:
+	/* Invalidations keep racing: the requester asks again (-EAGAIN). */
+	if (tries++ >= XPMEM_HOME_ACCESS_TRIES || time_after(jiffies, until) ||
+	    fatal_signal_pending(current)) {
+		xpmem_count_inc(XPMEM_CNT_REMOTE_ACCESS_GAVE_UP);
+		ret = -EAGAIN;
+		goto out;
+	}
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, addr);
 	if (!vma || (vma->vm_flags & (VM_IO | VM_PFNMAP))) {
@@ -894,24 +910,155 @@ bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
 }
 
 /*
+ * An invalidation's INVALIDATE messages: at most XPMEM_INVAL_WINDOW in
+ * flight at once, on the zap worker's stack.  A message is OPEN while
+ * entries are written into its send buffer, SENT until its ack.
+ */
+#define XPMEM_INVAL_WINDOW	8
+
+enum { XPMEM_IM_FREE, XPMEM_IM_OPEN, XPMEM_IM_SENT };
+
+struct xpmem_inval_msg {
+	struct xpmem_net_req req;
+	struct xpmem_wire_status rep;
+	struct xpmem_wire_invalidate *p;	/* in the send buffer, OPEN */
+	u32 n;					/* entries written */
+	u64 sent;				/* ktime, for the ack's trace */
+	u16 node;
+	u8 state;
+};
+
+struct xpmem_inval {
+	struct xpmem_net_batch *b;
+	struct xpmem_inval_msg m[XPMEM_INVAL_WINDOW];
+};
+
+void xpmem_home_invalidate_init(struct xpmem_inval_wait *w)
+{
+	xpmem_net_batch_init(&w->batch);
+}
+
+static void xpmem_inval_post(struct xpmem_inval_msg *m)
+{
+	m->p->nentries = cpu_to_le32(m->n);
+	m->p->reserved = 0;
+	xpmem_net_batch_post(&m->req, sizeof(*m->p) +
+			     m->n * sizeof(struct xpmem_wire_inval_entry));
+	m->state = XPMEM_IM_SENT;
+	m->sent = ktime_get_ns();
+	xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
+}
+
+static void xpmem_inval_post_open(struct xpmem_inval *iv)
+{
+	int i;
+
+	for (i = 0; i < XPMEM_INVAL_WINDOW; i++)
+		if (iv->m[i].state == XPMEM_IM_OPEN)
+			xpmem_inval_post(&iv->m[i]);
+}
+
+/*
+ * Sends what is open, waits for the acks of every message in flight (or
+ * with @any, of one) and frees their slots.
+ */
+static void xpmem_inval_collect(struct xpmem_inval *iv, bool any)
+{
+	struct xpmem_net_req *rs[XPMEM_INVAL_WINDOW] = {};
+	int i, ret;
+
+	xpmem_inval_post_open(iv);
+	for (i = 0; i < XPMEM_INVAL_WINDOW; i++)
+		if (iv->m[i].state == XPMEM_IM_SENT)
+			rs[i] = &iv->m[i].req;
+	xpmem_net_batch_wait(iv->b, rs, XPMEM_INVAL_WINDOW, any);
+	for (i = 0; i < XPMEM_INVAL_WINDOW; i++) {
+		struct xpmem_inval_msg *m = &iv->m[i];
+
+		if (m->state != XPMEM_IM_SENT || !xpmem_net_req_done(&m->req))
+			continue;
+		ret = xpmem_net_batch_finish(&m->req);
+		trace_xpmem_invalidate_ack(m->node, ret, m->sent);
+		if (!ret)
+			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
+		m->state = XPMEM_IM_FREE;
+	}
+}
+
+/* A message to @node with room for one more entry, or NULL. */
+static struct xpmem_inval_msg *xpmem_inval_msg(struct xpmem_inval *iv,
+					       u16 node)
+{
+	struct xpmem_inval_msg *m, *free;
+	void *payload;
+	int i, ret;
+
+	for (i = 0; i < XPMEM_INVAL_WINDOW; i++) {
+		m = &iv->m[i];
+		if (m->state != XPMEM_IM_OPEN || m->node != node)
+			continue;
+		if (m->n < XPMEM_INVAL_MAX_ENTRIES)
+			return m;
+		xpmem_inval_post(m);	/* full: the next one */
+		break;
+	}
+	for (;;) {
+		free = NULL;
+		for (i = 0; i < XPMEM_INVAL_WINDOW && !free; i++)
+			if (iv->m[i].state == XPMEM_IM_FREE)
+				free = &iv->m[i];
+		if (free)
+			break;
+		/* More nodes than the window: wait for a slot. */
+		xpmem_inval_collect(iv, true);
+	}
+	ret = xpmem_net_batch_open(iv->b, &free->req, node,
+				   XPMEM_MSG_INVALIDATE, &free->rep,
+				   sizeof(free->rep), false, &payload);
+	if (ret == -EAGAIN) {
+		/* No credit now: what is open goes out before we wait. */
+		xpmem_inval_post_open(iv);
+		ret = xpmem_net_batch_open(iv->b, &free->req, node,
+					   XPMEM_MSG_INVALIDATE, &free->rep,
+					   sizeof(free->rep), true, &payload);
+	}
+	/*
+	 * -ENOTCONN: no connection up, the node was fenced and forgot its
+	 * copies; -ETIMEDOUT: fenced now.  Aborted: fence it ourselves.
+	 */
+	if (ret == -EINTR)
+		xpmem_net_fence_node(node, "invalidating task killed");
+	if (ret)
+		return NULL;
+	free->p = payload;
+	free->n = 0;
+	free->node = node;
+	free->state = XPMEM_IM_OPEN;
+	return free;
+}
+
+/*
  * Called from the zap worker while the notifier sleeps holding seg->lock:
  * every node holding a copy in [start, last] drops it before we return.
- * A node that does not answer in time is fenced by the transport, and the
- * fence callback forgets its copies.  A node with no connection up has
- * been fenced already.  Once @w->abort is set (the sleeping task was
- * killed) nobody waits for acks: the remaining holders are fenced.
- * Reclaim may wait for this (it runs for the notifier): it allocates
- * nothing, and the transport's call allocates nothing either.
+ * One INVALIDATE per node (more if its entries do not fit one message)
+ * names all of its attachments there; all are sent before any ack is
+ * awaited, and the acks are awaited together until one deadline.  A node
+ * that does not answer by then is fenced by the transport, and the fence
+ * callback forgets its copies: a silent node costs one net_timeout_ms
+ * whatever it holds.  A node with no connection up has been fenced
+ * already.  Once @w is aborted (the sleeping task was killed) nobody
+ * waits for acks: the remaining holders are fenced.  Reclaim may wait for
+ * this (it runs for the notifier): it allocates nothing, and the
+ * transport's batch allocates nothing either.
  */
 void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 			   unsigned long last, struct xpmem_inval_wait *w)
 {
+	struct xpmem_inval iv = { .b = &w->batch };
 	struct interval_tree_node *it;
-	struct xpmem_wire_status rep;
-	size_t rep_len;
-	u64 sent;
-	int ret;
 
+	/* seg->lock is held by the task that waits for us, not by us. */
+	might_sleep();
 	for (it = interval_tree_iter_first(&seg->ratts, start, last); it;
 	     it = interval_tree_iter_next(it, start, last)) {
 		struct xpmem_ratt *ratt = container_of(it, struct xpmem_ratt,
@@ -920,41 +1067,28 @@ void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 				       ratt->offset) >> PAGE_SHIFT;
 		unsigned long end = ((min(last, ratt->it.last) -
 				      ratt->offset) >> PAGE_SHIFT) + 1;
-		struct xpmem_wire_invalidate req = {
-			.client_id = cpu_to_le64(ratt->client_id),
-		};
+		struct xpmem_wire_inval_entry *e;
+		struct xpmem_inval_msg *m;
 
 		if (!xpmem_copies_clear(ratt, first, end, &first, &end))
 			continue;
-		req.first = cpu_to_le64(first);
-		req.npages = cpu_to_le64(end - first);
-		if (READ_ONCE(w->abort)) {
-			xpmem_net_fence_node(ratt->node,
-					     "invalidating task killed");
+		m = xpmem_inval_msg(&iv, ratt->node);
+		if (!m)
 			continue;
-		}
-		WRITE_ONCE(w->node, ratt->node);
-		xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
+		e = (struct xpmem_wire_inval_entry *)(m->p + 1) + m->n++;
+		e->client_id = cpu_to_le64(ratt->client_id);
+		e->first = cpu_to_le64(first);
+		e->npages = cpu_to_le64(end - first);
 		trace_xpmem_invalidate_send(ratt->node, ratt->client_id, first,
 					    end - first);
-		sent = ktime_get_ns();
-		ret = xpmem_net_call_flags(ratt->node, XPMEM_MSG_INVALIDATE,
-					   &req, sizeof(req), &rep, sizeof(rep),
-					   &rep_len, XPMEM_NET_CONNECTED);
-		trace_xpmem_invalidate_ack(ratt->node, ret, sent);
-		if (!ret)
-			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
-		WRITE_ONCE(w->node, 0);
 	}
+	xpmem_inval_collect(&iv, false);
 }
 
-/* The task waiting for @w was killed: fence the node it waits for. */
+/* The task waiting for @w was killed: fence whoever has not answered. */
 void xpmem_home_invalidate_abort(struct xpmem_inval_wait *w)
 {
-	u16 node = READ_ONCE(w->node);
-
-	if (node)
-		xpmem_net_fence_node(node, "invalidating task killed");
+	xpmem_net_batch_abort(&w->batch);
 }
 
 /* Tells the attacher its attachment is gone; best effort. */

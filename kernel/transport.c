@@ -106,7 +106,7 @@ struct xpmem_peer *xpmem_peer_get(u16 node)
 struct xpmem_conn *xpmem_peer_fence_locked(struct xpmem_peer *peer)
 {
 	struct xpmem_conn *old = peer->conn;
-	struct xpmem_call *call, *tmp;
+	struct xpmem_net_req *call, *tmp;
 
 	lockdep_assert_held(&peer->lock);
 	peer->conn = NULL;
@@ -114,7 +114,7 @@ struct xpmem_conn *xpmem_peer_fence_locked(struct xpmem_peer *peer)
 	list_for_each_entry_safe(call, tmp, &peer->calls, link) {
 		list_del_init(&call->link);
 		call->status = -EHOSTDOWN;
-		complete(&call->done);
+		xpmem_net_req_wake(call);
 	}
 	atomic_inc(&peer->fences);
 	peer->fence_cb_pending++;
@@ -301,7 +301,7 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 			 unsigned int flags)
 {
 	unsigned long deadline = jiffies + xpmem_net_timeout();
-	struct xpmem_call call = { .type = type };
+	struct xpmem_net_req call = { .type = type };
 	struct xpmem_conn *conn = NULL;
 	struct xpmem_peer *peer;
 	long t;
@@ -343,7 +343,7 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 	spin_unlock(&peer->lock);
 
 	ret = xpmem_conn_send(conn, type, XPMEM_WIRE_F_REQUEST, call.seq, req,
-			      req_len, deadline, XPMEM_NET_KEEP_REQUEST);
+			      req_len, deadline, xpmem_keep_request(type));
 	if (!ret) {
 		t = (long)(deadline - jiffies);
 		t = wait_for_completion_killable_timeout(&call.done,
@@ -370,6 +370,195 @@ out:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(xpmem_net_call_flags);
+
+/* ---- batches: requests in flight together (transport.h) ---- */
+
+void xpmem_net_batch_init(struct xpmem_net_batch *b)
+{
+	init_waitqueue_head(&b->wq);
+	b->deadline = jiffies + xpmem_net_timeout();
+	b->abort = false;
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_init);
+
+static void xpmem_net_req_put(struct xpmem_net_req *r)
+{
+	if (r->conn)
+		xpmem_conn_put(r->conn);
+	if (r->peer)
+		xpmem_peer_put(r->peer);
+	r->conn = NULL;
+	r->peer = NULL;
+}
+
+int xpmem_net_batch_open(struct xpmem_net_batch *b, struct xpmem_net_req *r,
+			 u16 node, enum xpmem_msg_type type, void *reply,
+			 size_t reply_max, bool wait, void **payload)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	INIT_LIST_HEAD(&r->link);
+	r->batch = b;
+	r->type = type;
+	r->node = node;
+	r->reply = reply;
+	r->reply_max = reply ? reply_max : 0;
+	r->status = -EINVAL;
+	if (type <= XPMEM_MSG_PING || type >= XPMEM_MSG_NR_TYPES)
+		return -EINVAL;
+	if (READ_ONCE(b->abort))
+		return -EINTR;
+	r->status = -EHOSTDOWN;
+	if (!node || node == xpmem_net_local_node())
+		return -EHOSTDOWN;
+	r->peer = xpmem_peer_get(node);
+	if (!r->peer)
+		return -EHOSTDOWN;
+	ret = xpmem_peer_current(r->peer, &r->conn);
+	if (!ret)
+		ret = xpmem_conn_take(r->conn, xpmem_keep_request(type),
+				      b->deadline, wait, &b->abort, &r->tx);
+	if (ret == -ETIMEDOUT) {
+		atomic_inc(&r->peer->timeouts);
+		xpmem_peer_fence(r->peer, r->conn,
+				 "no credit within net_timeout_ms");
+	}
+	if (ret) {
+		r->status = ret;
+		xpmem_net_req_put(r);
+		return ret;
+	}
+	*payload = xpmem_tx_payload(r->tx);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_open);
+
+void xpmem_net_batch_cancel(struct xpmem_net_req *r)
+{
+	if (r->tx)
+		xpmem_conn_untake(r->conn, r->tx);
+	r->tx = NULL;
+	r->status = -ECANCELED;
+	xpmem_net_req_put(r);
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_cancel);
+
+void xpmem_net_batch_post(struct xpmem_net_req *r, size_t len)
+{
+	struct xpmem_peer *peer = r->peer;
+	struct xpmem_txbuf *tx = r->tx;
+	int ret;
+
+	r->tx = NULL;
+	r->seq = atomic64_inc_return(&xpmem_net.seq);
+	r->status = -EINPROGRESS;
+	spin_lock(&peer->lock);
+	if (peer->conn != r->conn) {
+		r->status = -EHOSTDOWN;		/* fenced since it was opened */
+	} else {
+		r->status = -EINPROGRESS;
+		list_add_tail(&r->link, &peer->calls);
+	}
+	spin_unlock(&peer->lock);
+	if (r->status != -EINPROGRESS) {
+		xpmem_conn_untake(r->conn, tx);
+		return;
+	}
+	ret = xpmem_conn_post(r->conn, tx, r->type, XPMEM_WIRE_F_REQUEST,
+			      r->seq, min_t(size_t, len, XPMEM_NET_MAX_PAYLOAD));
+	if (!ret)
+		return;
+	spin_lock(&peer->lock);
+	if (!list_empty(&r->link)) {
+		list_del_init(&r->link);
+		r->status = ret;
+	}
+	spin_unlock(&peer->lock);
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_post);
+
+/* How many of @rs are done; with @any, whether one of them is. */
+static bool xpmem_batch_settled(struct xpmem_net_batch *b,
+				struct xpmem_net_req **rs, unsigned int n,
+				bool any)
+{
+	unsigned int i, done = 0, posted = 0;
+
+	if (READ_ONCE(b->abort))
+		return true;
+	for (i = 0; i < n; i++) {
+		if (!rs[i])
+			continue;
+		posted++;
+		done += xpmem_net_req_done(rs[i]);
+	}
+	return any ? done > 0 || !posted : done == posted;
+}
+
+unsigned int xpmem_net_batch_wait(struct xpmem_net_batch *b,
+				  struct xpmem_net_req **rs, unsigned int n,
+				  bool any)
+{
+	struct xpmem_net_req *r;
+	unsigned int i, done = 0;
+	bool timedout = false;
+	long left;
+
+	might_sleep();
+	left = (long)(b->deadline - jiffies);
+	if (left > 0)
+		left = wait_event_killable_timeout(b->wq,
+				xpmem_batch_settled(b, rs, n, any), left);
+	if (left <= 0 || READ_ONCE(b->abort))
+		timedout = true;
+	for (i = 0; i < n; i++) {
+		r = rs[i];
+		if (!r)
+			continue;
+		if (!xpmem_net_req_done(r) && timedout) {
+			/*
+			 * Fencing completes every request to the node (a
+			 * connection replaced since was fenced already).
+			 */
+			if (!READ_ONCE(b->abort))
+				atomic_inc(&r->peer->timeouts);
+			xpmem_peer_fence(r->peer, r->conn, READ_ONCE(b->abort) ?
+					 "invalidating task killed" :
+					 "no answer within net_timeout_ms");
+		}
+		done += xpmem_net_req_done(r);
+	}
+	return done;
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_wait);
+
+int xpmem_net_batch_finish(struct xpmem_net_req *r)
+{
+	struct xpmem_peer *peer = r->peer;
+	int ret;
+
+	if (!peer)		/* never posted */
+		return r->status;
+	/* Also orders us after the completer's wake of the batch. */
+	spin_lock(&peer->lock);
+	if (!list_empty(&r->link)) {
+		list_del_init(&r->link);
+		r->status = -ETIMEDOUT;
+	}
+	ret = r->status;
+	spin_unlock(&peer->lock);
+	xpmem_net_req_put(r);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_finish);
+
+void xpmem_net_batch_abort(struct xpmem_net_batch *b)
+{
+	WRITE_ONCE(b->abort, true);
+	wake_up(&b->wq);
+}
+EXPORT_SYMBOL_GPL(xpmem_net_batch_abort);
 
 void xpmem_net_fence_node(u16 node, const char *why)
 {

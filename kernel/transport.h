@@ -16,7 +16,11 @@
 #ifndef XPMEM_TRANSPORT_H
 #define XPMEM_TRANSPORT_H
 
+#include <linux/completion.h>
+#include <linux/errno.h>
+#include <linux/list.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "xpmem_uapi.h"
 
@@ -58,6 +62,7 @@ int xpmem_net_add_peer(const struct xpmem_cmd_peer *peer);
 int xpmem_net_del_peer(u32 node_id);
 int xpmem_net_set_key(const u8 *key);	/* XPMEM_LINK_KEY_LEN; NULL clears */
 u16 xpmem_net_local_node(void);		/* 0 = single-node mode */
+unsigned long xpmem_net_timeout(void);	/* net_timeout_ms in jiffies */
 
 void xpmem_net_register(enum xpmem_msg_type type, xpmem_net_handler_t fn);
 void xpmem_net_set_fence_cb(void (*cb)(u16 node));
@@ -93,6 +98,94 @@ static inline int xpmem_net_call(u16 node, enum xpmem_msg_type type,
 	return xpmem_net_call_flags(node, type, req, req_len, reply,
 				    reply_max, reply_len, 0);
 }
+
+/*
+ * Requests in flight together (the owner's INVALIDATE fan-out): each is
+ * opened (a credit and a send buffer of its node's connection taken),
+ * its payload written straight into the send buffer, posted without
+ * waiting, and all are awaited together with one deadline.  Everything
+ * is the caller's memory (its stack or preallocated): the transport
+ * allocates nothing, so the notifier's zap worker, which reclaim may wait
+ * for, may use it.  A batch only uses connections that are up (as
+ * XPMEM_NET_CONNECTED): it never connects.
+ *
+ * A request that is not answered by the deadline, or when the batch is
+ * aborted, has its node fenced (as a timed-out xpmem_net_call), so one
+ * silent node costs the batch one net_timeout_ms however many requests
+ * it holds, and the others are awaited in parallel.
+ */
+struct xpmem_net_batch {
+	wait_queue_head_t wq;	/* a request answered or fenced; abort */
+	unsigned long deadline;	/* jiffies, shared by every wait */
+	bool abort;		/* fence whoever has not answered, now */
+};
+
+struct xpmem_peer;
+struct xpmem_conn;
+struct xpmem_txbuf;
+
+/* One request (of a batch, or of xpmem_net_call): the transport's fields. */
+struct xpmem_net_req {
+	struct list_head link;		/* in peer->calls, under peer->lock */
+	struct xpmem_peer *peer;	/* referenced while open or posted */
+	struct xpmem_conn *conn;	/* likewise */
+	struct xpmem_txbuf *tx;		/* open: taken, not yet posted */
+	struct xpmem_net_batch *batch;	/* NULL: a single call, @done */
+	struct completion done;
+	u64 seq;
+	u16 type;
+	u16 node;
+	void *reply;
+	size_t reply_max;
+	size_t reply_len;
+	int status;			/* -EINPROGRESS until answered */
+};
+
+/* Starts a batch: its deadline is now + net_timeout_ms. */
+void xpmem_net_batch_init(struct xpmem_net_batch *b);
+
+/*
+ * Opens request @r of type @type to @node: takes a credit and a send
+ * buffer, and returns in *@payload where to write up to
+ * XPMEM_NET_MAX_PAYLOAD bytes of it.  With @wait it waits (until the
+ * batch's deadline or abort) for a credit, without at once returns
+ * -EAGAIN when there is none.  Also -ENOTCONN (no connection up: the
+ * node has been fenced already), -EHOSTDOWN, -ETIMEDOUT (no credit by the
+ * deadline: the node has been fenced), -EINTR (the batch was aborted:
+ * the caller fences) and -EINVAL.  An open request must be posted or
+ * cancelled before the caller sleeps.  The reply (at most @reply_max
+ * bytes) goes to @reply.
+ */
+int xpmem_net_batch_open(struct xpmem_net_batch *b, struct xpmem_net_req *r,
+			 u16 node, enum xpmem_msg_type type, void *reply,
+			 size_t reply_max, bool wait, void **payload);
+/* Sends an open request with @len bytes of payload; never sleeps. */
+void xpmem_net_batch_post(struct xpmem_net_req *r, size_t len);
+/* Gives back an open request unsent; never sleeps. */
+void xpmem_net_batch_cancel(struct xpmem_net_req *r);
+/*
+ * Waits for the posted requests @rs[0..@n) (NULL entries are skipped):
+ * for all of them, or with @any until one is answered.  At the deadline
+ * or on abort, the nodes of those not answered are fenced (so all are
+ * done when it returns).  Returns the number done.  Each one done must
+ * then be collected with xpmem_net_batch_finish().
+ */
+unsigned int xpmem_net_batch_wait(struct xpmem_net_batch *b,
+				  struct xpmem_net_req **rs, unsigned int n,
+				  bool any);
+/* Is @r answered (or failed)?  Then xpmem_net_batch_finish() returns at once. */
+static inline bool xpmem_net_req_done(const struct xpmem_net_req *r)
+{
+	return READ_ONCE(r->status) != -EINPROGRESS;
+}
+/*
+ * Collects a posted request that is done: 0 (answered; its reply length
+ * in r->reply_len) or an errno (-EHOSTDOWN: its node was fenced,
+ * -ETIMEDOUT, -EOPNOTSUPP, -EMSGSIZE).  Drops the request's references.
+ */
+int xpmem_net_batch_finish(struct xpmem_net_req *r);
+/* From another task: stop waiting, fence whoever has not answered. */
+void xpmem_net_batch_abort(struct xpmem_net_batch *b);
 
 /* Fences @node now, as a timeout would; never sleeps. */
 void xpmem_net_fence_node(u16 node, const char *why);

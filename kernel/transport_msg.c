@@ -267,39 +267,80 @@ static bool xpmem_take_tx(struct xpmem_conn *conn, int keep,
 	return done;
 }
 
+/* Credits a request of @type leaves unused (see XPMEM_NET_RESERVED). */
+int xpmem_keep_request(u16 type)
+{
+	return type == XPMEM_MSG_INVALIDATE ? XPMEM_NET_KEEP_REQUEST :
+	       XPMEM_NET_KEEP_ORDINARY;
+}
+
 /*
- * Sends one message, waiting (killably, until @deadline) for a credit and
- * a send buffer.  Allocates nothing and takes no mutex: the call path may
- * run from an MMU notifier.  Returns 0, -ETIMEDOUT (the caller fences),
- * -EINTR, or -EHOSTDOWN (connection dead).
+ * Takes a credit (leaving @keep) and a send buffer.  Without @wait: at
+ * once or -EAGAIN.  With it: waits killably until @deadline, in slices
+ * when @abort may cut it short (another task sets it without waking
+ * conn->wq).  Returns 0, -ETIMEDOUT (the caller fences), -EINTR (fatal
+ * signal or *@abort), or -EHOSTDOWN (connection dead).  Allocates
+ * nothing and takes no mutex: the call path may run from an MMU notifier.
  */
-int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
-		    const void *payload, size_t len, unsigned long deadline,
-		    int keep)
+int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
+		    bool wait, const bool *abort, struct xpmem_txbuf **txp)
 {
 	struct xpmem_txbuf *tx = NULL;
-	long left = (long)(deadline - jiffies);
-	long t;
-	int ret;
+	long left, t;
 
+	if (!wait) {
+		if (!xpmem_take_tx(conn, keep, &tx))
+			return -EAGAIN;
+		goto taken;
+	}
 	might_sleep();
-	if (len > XPMEM_NET_MAX_PAYLOAD)
-		return -EMSGSIZE;
-	if (left <= 0)
-		left = 1;
-	t = wait_event_killable_timeout(conn->wq,
-					xpmem_take_tx(conn, keep, &tx), left);
-	if (t < 0)
-		return -EINTR;
-	if (t == 0)
-		return -ETIMEDOUT;
+	for (;;) {
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			left = 1;
+		if (abort)
+			left = min(left, (long)(HZ / 20 ?: 1));
+		t = wait_event_killable_timeout(conn->wq,
+						xpmem_take_tx(conn, keep, &tx),
+						left);
+		if (t < 0)
+			return -EINTR;
+		if (t > 0)
+			break;
+		if (abort && READ_ONCE(*abort))
+			return -EINTR;
+		if (time_after_eq(jiffies, deadline))
+			return -ETIMEDOUT;
+	}
+taken:
 	if (!tx)
 		return -EHOSTDOWN;
+	*txp = tx;
+	return 0;
+}
+
+/* Gives back a send buffer and its credit, unsent; never sleeps. */
+void xpmem_conn_untake(struct xpmem_conn *conn, struct xpmem_txbuf *tx)
+{
+	spin_lock(&conn->lock);
+	conn->tx_held--;
+	list_add(&tx->link, &conn->tx_free);
+	conn->credits++;
+	spin_unlock(&conn->lock);
+	wake_up_all(&conn->wq);
+}
+
+/*
+ * Posts a taken send buffer whose payload (@len bytes at
+ * xpmem_tx_payload()) is written.  Never sleeps.  Returns 0 or
+ * -EHOSTDOWN (the connection is dead; lost if the post failed).
+ */
+int xpmem_conn_post(struct xpmem_conn *conn, struct xpmem_txbuf *tx, u16 type,
+		    u16 flags, u64 seq, size_t len)
+{
+	int ret;
 
 	xpmem_fill_hdr(tx->buf, type, flags, conn->peer->node, seq, len);
-	if (len)
-		memcpy(tx->buf + sizeof(struct xpmem_wire_hdr), payload, len);
-
 	spin_lock(&conn->lock);
 	conn->tx_held--;
 	ret = xpmem_post_send_locked(conn, tx, sizeof(struct xpmem_wire_hdr) +
@@ -320,6 +361,30 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 	atomic64_add(len, &conn->peer->tx_bytes);
 	trace_xpmem_msg_send(conn->peer->node, type, flags, seq, len);
 	return 0;
+}
+
+/*
+ * Sends one message, waiting (killably, until @deadline) for a credit and
+ * a send buffer.  Allocates nothing and takes no mutex: the call path may
+ * run from an MMU notifier.  Returns 0, -ETIMEDOUT (the caller fences),
+ * -EINTR, or -EHOSTDOWN (connection dead).
+ */
+int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
+		    const void *payload, size_t len, unsigned long deadline,
+		    int keep)
+{
+	struct xpmem_txbuf *tx;
+	int ret;
+
+	might_sleep();
+	if (len > XPMEM_NET_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	ret = xpmem_conn_take(conn, keep, deadline, true, NULL, &tx);
+	if (ret)
+		return ret;
+	if (len)
+		memcpy(xpmem_tx_payload(tx), payload, len);
+	return xpmem_conn_post(conn, tx, type, flags, seq, len);
 }
 
 /* Connection usable (its initial credits are already set). */
@@ -437,7 +502,7 @@ static void xpmem_complete_call(struct xpmem_conn *conn,
 	struct xpmem_peer *peer = conn->peer;
 	u64 seq = le64_to_cpu(hdr->seq);
 	u16 flags = le16_to_cpu(hdr->flags);
-	struct xpmem_call *call;
+	struct xpmem_net_req *call;
 
 	spin_lock(&peer->lock);
 	list_for_each_entry(call, &peer->calls, link) {
@@ -454,7 +519,7 @@ static void xpmem_complete_call(struct xpmem_conn *conn,
 			call->reply_len = len;
 			call->status = 0;
 		}
-		complete(&call->done);
+		xpmem_net_req_wake(call);
 		break;
 	}
 	spin_unlock(&peer->lock);

@@ -26,7 +26,10 @@
 
 /* Wire format: every field little endian, see docs/transport.md. */
 #define XPMEM_WIRE_MAGIC	0x314e5058	/* "XPN1" */
-#define XPMEM_WIRE_VERSION	4	/* 4: FETCH names the faulting page */
+#define XPMEM_WIRE_VERSION	4	/* 3: authenticated connections,
+					 * 4: FETCH names the faulting page,
+					 * coalesced INVALIDATE
+					 */
 
 /* Internal types, never dispatched: the handshake's last message (the
  * active side's first), and returned credits only.
@@ -98,6 +101,18 @@ enum xpmem_rej_reason {
  */
 #define XPMEM_NET_KEEP_REQUEST	2
 #define XPMEM_NET_KEEP_REPLY	1
+/*
+ * Credits only INVALIDATE (and replies, and credit messages) may use:
+ * other requests leave XPMEM_NET_KEEP_REQUEST + XPMEM_NET_RESERVED.  A
+ * peer's handlers that block (a FETCH waiting for the segment an
+ * invalidation holds) can hold at most the other requests' share of our
+ * ring, so an INVALIDATE and its ack can always be sent.  Reposts the
+ * peer has not reported yet (fewer than XPMEM_NET_CREDIT_BATCH) hide
+ * credits from us: the reserve covers them.
+ */
+#define XPMEM_NET_RESERVED	XPMEM_NET_CREDIT_BATCH
+#define XPMEM_NET_KEEP_ORDINARY	(XPMEM_NET_KEEP_REQUEST + XPMEM_NET_RESERVED)
+static_assert(XPMEM_NET_KEEP_ORDINARY < XPMEM_NET_RING);
 #define XPMEM_NET_BUF_SIZE	(sizeof(struct xpmem_wire_hdr) + \
 				 XPMEM_NET_MAX_PAYLOAD)
 
@@ -213,19 +228,6 @@ struct xpmem_peer {
 	atomic_t auth_failures;		/* handshakes that failed, any side */
 };
 
-/* A caller of xpmem_net_call waiting for its reply (on its stack). */
-struct xpmem_call {
-	struct list_head link;		/* in peer->calls, under peer->lock */
-	struct xpmem_conn *conn;
-	u64 seq;
-	u16 type;
-	void *reply;
-	size_t reply_max;
-	size_t reply_len;
-	int status;
-	struct completion done;
-};
-
 struct xpmem_net {
 	struct mutex cfg_mutex;		/* configuration, listener lifetime */
 	spinlock_t lock;		/* identity snapshot, listen_id, conns */
@@ -252,7 +254,6 @@ struct xpmem_net {
 extern struct xpmem_net xpmem_net;
 
 /* transport.c */
-unsigned long xpmem_net_timeout(void);
 struct xpmem_peer *xpmem_peer_get(u16 node);
 void xpmem_peer_put(struct xpmem_peer *peer);
 void xpmem_peer_fence(struct xpmem_peer *peer, struct xpmem_conn *conn,
@@ -280,6 +281,17 @@ int xpmem_conn_post_all_recvs(struct xpmem_conn *conn);
 int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    const void *payload, size_t len, unsigned long deadline,
 		    int keep);
+int xpmem_keep_request(u16 type);
+int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
+		    bool wait, const bool *abort, struct xpmem_txbuf **txp);
+void xpmem_conn_untake(struct xpmem_conn *conn, struct xpmem_txbuf *tx);
+int xpmem_conn_post(struct xpmem_conn *conn, struct xpmem_txbuf *tx, u16 type,
+		    u16 flags, u64 seq, size_t len);
+
+static inline void *xpmem_tx_payload(struct xpmem_txbuf *tx)
+{
+	return tx->buf + sizeof(struct xpmem_wire_hdr);
+}
 void xpmem_conn_set_up(struct xpmem_conn *conn);
 
 /* transport_auth.c */
@@ -296,6 +308,19 @@ void xpmem_auth_no_key(void);
 /* transport_proc.c */
 int xpmem_net_proc_init(void);
 void xpmem_net_proc_exit(void);
+
+/*
+ * A request was answered or failed (status set); peer->lock held.  A
+ * batch's waiter collects each request under peer->lock before the batch
+ * goes away, so waking it here is safe.
+ */
+static inline void xpmem_net_req_wake(struct xpmem_net_req *r)
+{
+	if (r->batch)
+		wake_up(&r->batch->wq);
+	else
+		complete(&r->done);
+}
 
 static inline bool xpmem_conn_dead(struct xpmem_conn *conn)
 {

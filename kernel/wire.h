@@ -82,8 +82,22 @@ struct xpmem_wire_fetch_reply {
 	/* u8 data[npages][PAGE_SIZE] */
 };
 
-/* INVALIDATE: owner -> attacher: drop copies, then reply */
+/*
+ * INVALIDATE: owner -> attacher: drop copies, then reply.  One message
+ * per attacher node per invalidated range: the node's attachments of the
+ * range coalesced as entries (version 4; version 3 named one
+ * attachment).  The message is exactly the header and nentries entries,
+ * 1 <= nentries <= XPMEM_INVAL_MAX_ENTRIES; the reply's status is 0 once
+ * every entry's copies are gone (entries naming attachments that are
+ * gone need nothing), -EINVAL and nothing dropped for a malformed one.
+ */
 struct xpmem_wire_invalidate {
+	__le32 nentries;
+	__le32 reserved;	/* 0 */
+	/* struct xpmem_wire_inval_entry entries[nentries] */
+};
+
+struct xpmem_wire_inval_entry {
 	__le64 client_id;
 	__le64 first;		/* page index within the attachment */
 	__le64 npages;
@@ -121,5 +135,10 @@ struct xpmem_wire_run {
 #define XPMEM_FETCH_MAX_PAGES	16
 /* The reply's writable bitmap has a bit per page of a window. */
 static_assert(XPMEM_FETCH_MAX_PAGES <= 32);
+
+/* Entries of one INVALIDATE: what fits XPMEM_NET_MAX_PAYLOAD (2741). */
+#define XPMEM_INVAL_MAX_ENTRIES						\
+	((XPMEM_NET_MAX_PAYLOAD - sizeof(struct xpmem_wire_invalidate)) / \
+	 sizeof(struct xpmem_wire_inval_entry))
 
 #endif /* XPMEM_WIRE_H */

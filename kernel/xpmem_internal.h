@@ -34,6 +34,7 @@
 
 #include "xpmem_uapi.h"
 #include "compat.h"
+#include "transport.h"
 
 /* Per-open state, tied to the mm of the process that opened the device. */
 struct xpmem_ctx {
@@ -174,6 +175,7 @@ enum xpmem_counter {
 	XPMEM_CNT_REMOTE_GET_FAILURES,	/* owner side: refused remote GETs */
 	XPMEM_CNT_REMOTE_LIMIT_REFUSED,	/* owner side: over a remote limit */
 	XPMEM_CNT_REMOTE_BAD_REPLIES,	/* attacher side: -EPROTO */
+	XPMEM_CNT_REMOTE_ACCESS_GAVE_UP, /* owner side: FETCH/WB retries bounded */
 	XPMEM_NR_COUNTERS,
 };
 
@@ -292,9 +294,10 @@ bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
  * task sleeping in the notifier, so a killed task can cut it short.
  */
 struct xpmem_inval_wait {
-	u16 node;		/* whose ack the worker awaits; 0 if none */
-	bool abort;		/* the sleeping task was killed */
+	struct xpmem_net_batch batch;	/* every INVALIDATE in flight */
 };
+
+void xpmem_home_invalidate_init(struct xpmem_inval_wait *w);
 
 void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 			   unsigned long last, struct xpmem_inval_wait *w);

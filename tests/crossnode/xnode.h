@@ -90,4 +90,9 @@ void cases_fault(struct servant **sv, int nsv);
 void cases_trace(struct servant *s);
 int serve_trace(int fd, const char *op, char *req, const uint64_t arg[4]);
 
+/* ---- case files ---- */
+/* xnode_fanout.c: parallel invalidation (issue 15) */
+int serve_fanout(int fd, const char *op, char *req, const uint64_t arg[4]);
+void cases_fanout(struct servant **sv, int nsv);
+
 #endif

@@ -19,7 +19,9 @@
  *                                   the key: replays, malformed messages,
  *                                   mutations)
  *         --proto 2|3|4|auto       wire protocol (auto: 4 if the local
- *                                   /proc/xpmem/peers shows auth_failures)
+ *                                   /proc/xpmem/peers shows auth_failures;
+ *                                   4 is 3 with FETCH naming the faulting
+ *                                   page and the coalesced INVALIDATE)
  *         --key FILE               the cluster key (keyed)
  *         --node1 IP --me IP --alt IP   addresses (10.77.0.1/.2/.3)
  *         --test-node N            the test peer's id at node 1 (3)
@@ -1364,16 +1366,64 @@ static void directed_cases(const struct ctx *c, struct sess *s)
 	D("drop-no-handler", H_DROP, EX_ERROR);
 	d.len = 8;
 	run_dcase(c, s, &d);
+	/*
+	 * INVALIDATE (protocol 4): a count, a reserved word, then exactly
+	 * that many (client_id, first, npages) entries; anything else is
+	 * refused whole.
+	 */
 	D("invalidate-unknown-client", H_INVALIDATE, EX_ANY);
-	put64(d.p, 0x9999);
-	put64(d.p + 16, 1);
-	d.len = 24;
+	put32(d.p, 1);
+	put64(d.p + 8, 0x9999);
+	put64(d.p + 24, 1);
+	d.len = 32;
+	run_dcase(c, s, &d);
+	D("invalidate-unknown-huge-range", H_INVALIDATE, EX_ANY);
+	put32(d.p, 2);
+	put64(d.p + 8, 0x9999);
+	put64(d.p + 16, ~0ULL);
+	put64(d.p + 24, ~0ULL);
+	put64(d.p + 32, 1);
+	put64(d.p + 40, 1ULL << 63);
+	put64(d.p + 48, 1ULL << 63);
+	d.len = 56;
+	run_dcase(c, s, &d);
+	{
+		static const struct { const char *nm; uint32_t n, rsv;
+				      size_t entries; } iv[] = {
+			{ "invalidate-count-0", 0, 0, 0 },
+			{ "invalidate-count-0-with-entry", 0, 0, 1 },
+			{ "invalidate-count-over-entries", 2, 0, 1 },
+			{ "invalidate-count-under-entries", 1, 0, 2 },
+			{ "invalidate-count-max", 0xffffffffu, 0, 1 },
+			{ "invalidate-count-over-limit", 2742, 0, 4 },
+			{ "invalidate-count-wraps", 0x0aaaaaabu, 0, 0 },
+			{ "invalidate-reserved", 1, 1, 1 },
+		};
+		size_t k, j;
+
+		for (k = 0; k < sizeof(iv) / sizeof(iv[0]); k++) {
+			D(iv[k].nm, H_INVALIDATE, EX_ERROR);
+			put32(d.p, iv[k].n);
+			put32(d.p + 4, iv[k].rsv);
+			for (j = 0; j < iv[k].entries; j++) {
+				put64(d.p + 8 + 24 * j, 0x9999 + j);
+				put64(d.p + 16 + 24 * j, 0);
+				put64(d.p + 24 + 24 * j, 1);
+			}
+			d.len = 8 + 24 * iv[k].entries;
+			run_dcase(c, s, &d);
+		}
+	}
+	D("invalidate-entry-partial", H_INVALIDATE, EX_ERROR);
+	put32(d.p, 1);
+	put64(d.p + 8, 0x9999);
+	d.len = 8 + 23;
 	run_dcase(c, s, &d);
 	D("revoke-unknown-client", H_REVOKE, EX_ANY);
 	put64(d.p, 0x9999);
 	d.len = 8;
 	run_dcase(c, s, &d);
-	D("invalidate-short", H_INVALIDATE, EX_ANY);
+	D("invalidate-short", H_INVALIDATE, EX_ERROR);
 	d.len = 3;
 	run_dcase(c, s, &d);
 
@@ -1559,10 +1609,14 @@ static size_t mutant(const struct ctx *c, const struct sess *s, uint64_t i,
 		}
 		break;
 	case H_INVALIDATE:
-		put64(p, splitmix(&x));
-		put64(p + 8, splitmix(&x) % 64);
-		put64(p + 16, 1 + splitmix(&x) % 16);
-		len = 24;
+		nm = 1 + splitmix(&x) % 4;
+		put32(p, (uint32_t)nm);
+		len = 8;
+		for (j = 0; j < nm; j++, len += 24) {
+			put64(p + len, splitmix(&x));
+			put64(p + len + 8, splitmix(&x) % 64);
+			put64(p + len + 16, 1 + splitmix(&x) % 16);
+		}
 		break;
 	case H_REVOKE:
 		put64(p, splitmix(&x));
