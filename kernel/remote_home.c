@@ -923,13 +923,13 @@ struct xpmem_inval_msg {
 	struct xpmem_wire_status rep;
 	struct xpmem_wire_invalidate *p;	/* in the send buffer, OPEN */
 	u32 n;					/* entries written */
-	u64 sent;				/* ktime, for the ack's trace */
 	u16 node;
 	u8 state;
 };
 
 struct xpmem_inval {
 	struct xpmem_net_batch *b;
+	u64 started;		/* ktime: the acks' trace times from here */
 	struct xpmem_inval_msg m[XPMEM_INVAL_WINDOW];
 };
 
@@ -945,7 +945,6 @@ static void xpmem_inval_post(struct xpmem_inval_msg *m)
 	xpmem_net_batch_post(&m->req, sizeof(*m->p) +
 			     m->n * sizeof(struct xpmem_wire_inval_entry));
 	m->state = XPMEM_IM_SENT;
-	m->sent = ktime_get_ns();
 	xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_SENT);
 }
 
@@ -978,7 +977,7 @@ static void xpmem_inval_collect(struct xpmem_inval *iv, bool any)
 		if (m->state != XPMEM_IM_SENT || !xpmem_net_req_done(&m->req))
 			continue;
 		ret = xpmem_net_batch_finish(&m->req);
-		trace_xpmem_invalidate_ack(m->node, ret, m->sent);
+		trace_xpmem_invalidate_ack(m->node, ret, iv->started);
 		if (!ret)
 			xpmem_count_inc(XPMEM_CNT_REMOTE_INVALIDATES_ACKED);
 		m->state = XPMEM_IM_FREE;
@@ -1054,7 +1053,7 @@ static struct xpmem_inval_msg *xpmem_inval_msg(struct xpmem_inval *iv,
 void xpmem_home_invalidate(struct xpmem_seg *seg, unsigned long start,
 			   unsigned long last, struct xpmem_inval_wait *w)
 {
-	struct xpmem_inval iv = { .b = &w->batch };
+	struct xpmem_inval iv = { .b = &w->batch, .started = ktime_get_ns() };
 	struct interval_tree_node *it;
 
 	/* seg->lock is held by the task that waits for us, not by us. */

@@ -243,7 +243,8 @@ TRACE_EVENT(xpmem_invalidate_send,
 
 /*
  * @node acknowledged (status 0) or did not (an errno: it is fenced),
- * @ns nanoseconds after the message was sent.
+ * @ns nanoseconds after the invalidation began sending (all of its
+ * messages go out before any ack is awaited).
  */
 TRACE_EVENT(xpmem_invalidate_ack,
 	TP_PROTO(u16 node, int status, u64 sent_ns),

@@ -74,6 +74,9 @@ kernel_names=() kernel_lines=()
 kernel_pass() {
 	local kver=$1 name=$2 loops=$3 first=${#stage_names[@]} i p=0 f=0 t=0
 	shift 3
+	# A failed build must not leave the last good xpmem.ko for the VM
+	# stages (run-vm loads build/kernel-KVER/xpmem.ko if it exists).
+	rm -f "build/kernel-$kver/xpmem.ko"
 	run_stage "$name-build" make -s kernel KVER="$kver"
 	if [[ $name == debug ]]; then
 		# A debug guest takes 1.5-2.5 minutes to boot and its kmemleak
