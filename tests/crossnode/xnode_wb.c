@@ -10,6 +10,7 @@
  *                        thread's release or munmap of a written
  *                        attachment waits for a stopped owner VM
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -166,6 +167,26 @@ static void case_wb_owner_exit(struct servant *s)
 	close(gfd[1]);
 }
 
+/*
+ * Whether directory @dir lists @name now.  Read from the directory, not
+ * by a lookup: over 9p a lookup that failed (or a name this guest
+ * removed) may stay negative in the guest's cache after the host
+ * creates the file, which left a debug run waiting for stopped.J.
+ */
+static int listed(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)))
+		found = !strcmp(e->d_name, name);
+	closedir(d);
+	return found;
+}
+
 /* Asks the host to send @verb (stop, cont) to guest @index's QEMU. */
 static int host_ctl(const char *verb, int index)
 {
@@ -185,7 +206,7 @@ static int host_ctl(const char *verb, int index)
 	if (!f)
 		return -1;
 	fclose(f);
-	while (access(done, F_OK)) {
+	while (!listed(dir, strrchr(done, '/') + 1)) {
 		if (now_s() - t0 > 30)
 			return -1;
 		usleep(20000);
@@ -343,6 +364,9 @@ static void case_wb_mmap_lock(struct servant *s, int index)
 		} else if (ok) {
 			host_ctl("cont", index);
 			ok = 0;
+		} else {
+			/* the stop may have happened unseen: never leave it */
+			host_ctl("cont", index);
 		}
 		/* the owner's page holds the bytes (polled: munmap is async) */
 		ok = ok && owner_has(s, obuf + 4096 * i, 0x40 + i, i ? 10 : 0);
