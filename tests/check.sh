@@ -92,10 +92,10 @@ kernel_pass() {
 			tests/faultinject/run.sh
 		run_stage "$name-crossnode" tests/crossnode/run.sh --quick \
 			--logdir "$LOGDIR/$name-crossnode" "$@"
-		# The many-sharer cases on 4 debug guests (3 sharers): 8 of
-		# them take too long to boot here (tests/vm/README.md).
-		run_stage "$name-eight" env NODES=4 tests/crossnode/run.sh --eight --quick \
-			--logdir "$LOGDIR/$name-eight" "$@"
+		# The many-sharer stage is not run on the debug kernel yet: its
+		# 4-guest form (env NODES=4 tests/crossnode/run.sh --eight
+		# --quick) has not completed once here (guests under a loaded
+		# host never reached /init), and CI's 45 minutes are spent.
 		# The hostile peer: 2000 mutated messages (100,000 on the
 		# other kernels): KASAN makes each ~18 ms (10,000 took 180 s of
 		# a 730 s stage), and the connection and directed cases, the
