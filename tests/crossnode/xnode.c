@@ -760,28 +760,61 @@ long peer_field(int node, const char *field)
 	return val;
 }
 
-/* Asks the host to SIGKILL guest @index's QEMU; 0 once it is dead. */
-int kill_vm(int index)
+/*
+ * Whether directory @dir lists @name now.  Read from the directory, not
+ * by a lookup: over 9p a failed lookup (or a name this guest removed)
+ * may stay negative in the guest's cache after the host creates the
+ * file.  getdents64 into a buffer on the stack: no malloc.
+ */
+static int listed(const char *dir, const char *name)
+{
+	char buf[4096];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), found = 0;
+	long n, off;
+
+	if (fd < 0)
+		return 0;
+	while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n && !found;) {
+			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+			unsigned short reclen;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			found = !strcmp(buf + off + 19, name);
+			off += reclen;
+		}
+	close(fd);
+	return found;
+}
+
+int host_ctl(const char *req, const char *ack, int index)
 {
 	const char *dir = getenv("XPMEM_HOST_CTL");
-	char path[512];
+	char path[512], name[64];
 	double t0 = now_s();
-	FILE *f;
+	int fd;
 
 	if (!dir)
 		return -1;
-	snprintf(path, sizeof(path), "%s/kill.%d", dir, index);
-	f = fopen(path, "w");
-	if (!f)
+	snprintf(name, sizeof(name), "%s.%d", ack, index);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);	/* the answer of an earlier round */
+	snprintf(path, sizeof(path), "%s/%s.%d", dir, req, index);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
 		return -1;
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/killed.%d", dir, index);
-	while (access(path, F_OK)) {
+	close(fd);
+	while (!listed(dir, name)) {
 		if (now_s() - t0 > 30)
 			return -1;
-		usleep(100000);
+		usleep(20000);
 	}
 	return 0;
+}
+
+int kill_vm(int index)
+{
+	return host_ctl("kill", "killed", index);
 }
 
 /* Polls gauge @name until it reads @want (the fence callback is async). */

@@ -65,6 +65,13 @@ int remote_sum(struct servant *s, uintptr_t addr, size_t size, uint64_t *sum,
 long long remote_get(struct servant *s, xpmem_segid_t segid, int flags);
 /* An anonymous buffer of the owner filled from @seed. */
 void *owner_buffer(size_t size, unsigned int seed);
+/*
+ * Asks the host (tests/vm/run-vm) for @req (stop, cont, kill) of guest
+ * @index and waits for its answer @ack (stopped, conted, killed): 0, or
+ * -1 after 30 s.  Allocates nothing: callers run while another thread
+ * of theirs sleeps under mmap_lock, which malloc may need.
+ */
+int host_ctl(const char *req, const char *ack, int index);
 /* Asks the host to SIGKILL guest @index's QEMU; 0 once it is dead. */
 int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */

@@ -59,35 +59,6 @@ static long fences(int first, int last)
 	return sum;
 }
 
-/*
- * Asks the host for VERB (stop, kill) of guest @index and waits for its
- * answer file (stopped.J, killed.J).  Only open/access/usleep: it runs
- * while another thread of this process sleeps in an invalidation under
- * the mmap lock, so it must not allocate (malloc may take that lock).
- */
-static int host_ctl(const char *verb, const char *done, int index)
-{
-	const char *dir = getenv("XPMEM_HOST_CTL");
-	char path[512];
-	double t0 = now_s();
-	int fd;
-
-	if (!dir)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, verb, index);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, done, index);
-	while (access(path, F_OK)) {
-		if (now_s() - t0 > 30)
-			return -1;
-		usleep(50000);
-	}
-	return 0;
-}
-
 /* Sharers whose checksum of [addr, +size) is not @want: a bit each. */
 static unsigned int sums_wrong(struct servant **sv, int n,
 			       const struct remote_att *ra, size_t size,

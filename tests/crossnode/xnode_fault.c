@@ -141,35 +141,6 @@ static void serve_rloop(int fd, const uint64_t arg[4])
 }
 
 /*
- * Asks the host (tests/vm/run-vm) to stop or continue guest @index.  No
- * malloc (no fopen): while a fault holds mmap_lock, brk would wait for it.
- */
-static int host_ctl(const char *req, const char *ack, int index)
-{
-	const char *dir = getenv("XPMEM_HOST_CTL");
-	char path[512];
-	double t0 = now_s();
-	int fd;
-
-	if (!dir)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, ack, index);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, req, index);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, ack, index);
-	while (access(path, F_OK)) {
-		if (now_s() - t0 > 30)
-			return -1;
-		usleep(20000);
-	}
-	return 0;
-}
-
-/*
  * The threads of "stall", made before the owner stops (a thread's stack
  * is an mmap, which would wait for mmap_lock too); each waits for its go.
  */

@@ -10,7 +10,6 @@
  *                        thread's release or munmap of a written
  *                        attachment waits for a stopped owner VM
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -168,54 +167,6 @@ static void case_wb_owner_exit(struct servant *s)
 }
 
 /*
- * Whether directory @dir lists @name now.  Read from the directory, not
- * by a lookup: over 9p a lookup that failed (or a name this guest
- * removed) may stay negative in the guest's cache after the host
- * creates the file, which left a debug run waiting for stopped.J.
- */
-static int listed(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while (!found && (e = readdir(d)))
-		found = !strcmp(e->d_name, name);
-	closedir(d);
-	return found;
-}
-
-/* Asks the host to send @verb (stop, cont) to guest @index's QEMU. */
-static int host_ctl(const char *verb, int index)
-{
-	const char *dir = getenv("XPMEM_HOST_CTL");
-	char path[512], done[512];
-	double t0 = now_s();
-	FILE *f;
-
-	if (!dir)
-		return -1;
-	/* tests/vm/run-vm answers stop.J with stopped.J, cont.J with conted.J */
-	snprintf(done, sizeof(done), "%s/%sed.%d", dir,
-		 strcmp(verb, "stop") ? verb : "stopp", index);
-	unlink(done);
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, verb, index);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fclose(f);
-	while (!listed(dir, strrchr(done, '/') + 1)) {
-		if (now_s() - t0 > 30)
-			return -1;
-		usleep(20000);
-	}
-	unlink(done);
-	return 0;
-}
-
-/*
  * Whether the servant's page at @addr holds @v in every byte, within
  * @secs seconds.
  */
@@ -356,17 +307,18 @@ static void case_wb_mmap_lock(struct servant *s, int index)
 			break;
 		}
 		memset(p + 4096 * i, 0x40 + i, 4096);
-		ok = !host_ctl("stop", index);
+		ok = !host_ctl("stop", "stopped", index);
 		if (ok && !pthread_create(&t, NULL, wb_bg_run, &b)) {
 			usleep(200000);	/* the thread now waits for the owner */
 			worst = mmap_munmap_max(&b);
-			ok = !host_ctl("cont", index) && !pthread_join(t, NULL);
+			ok = !host_ctl("cont", "conted", index) &&
+			     !pthread_join(t, NULL);
 		} else if (ok) {
-			host_ctl("cont", index);
+			host_ctl("cont", "conted", index);
 			ok = 0;
 		} else {
 			/* the stop may have happened unseen: never leave it */
-			host_ctl("cont", index);
+			host_ctl("cont", "conted", index);
 		}
 		/* the owner's page holds the bytes (polled: munmap is async) */
 		ok = ok && owner_has(s, obuf + 4096 * i, 0x40 + i, i ? 10 : 0);
