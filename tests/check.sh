@@ -164,6 +164,22 @@ else
 	kernel_skip 6.12 "no Debian 6.12 kernel+headers installed (.ci/run installs them from bookworm-backports; docs/kernels.md)"
 fi
 
+# Why each failed stage failed, just above the summary: a CI log is often
+# read from its end.  Its FAIL and run-vm lines, then where it stopped.
+for i in "${!stage_names[@]}"; do
+	((stage_fail[i] > 0)) || continue
+	log="$LOGDIR/${stage_names[$i]}.log"
+	echo
+	echo "=== ${stage_names[$i]} failed ($log): its FAIL and run-vm lines, each node's last 3"
+	grep -E 'FAIL|^run-vm: ' "$log" | head -n 20
+	awk 'match($0, /^\[node[0-9]+\]/) { n = substr($0, 1, RLENGTH)
+		if (!(n in c)) order[k++] = n
+		c[n] = (c[n] + 1) % 3; last[n, c[n]] = $0 }
+		END { for (j = 0; j < k; j++) for (m = 1; m <= 3; m++)
+			if ((order[j], (c[order[j]] + m) % 3) in last)
+				print last[order[j], (c[order[j]] + m) % 3] }' "$log"
+done
+
 echo
 echo "=== summary"
 for i in "${!stage_names[@]}"; do
