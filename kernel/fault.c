@@ -225,6 +225,21 @@ static bool xpmem_plain_pfn(unsigned long pfn)
 }
 
 /*
+ * The attacher may now store to the owner's page through a PTE the core
+ * never ties to that page, so the page's own dirty state must say so
+ * before it does: a clean page would be lost to reclaim (an anonymous
+ * page after MADV_FREE is discarded) or never written back (page cache).
+ * A cleaning of the page (MADV_FREE, writeback's page_mkclean) goes through
+ * the notifier, which zaps the attacher's PTE: the next store faults here
+ * again.  Callers hold seg->lock, under which the owner still maps @pfn.
+ */
+static void xpmem_dirty_owner_page(unsigned long pfn)
+{
+	if (!is_zero_pfn(pfn))
+		folio_mark_dirty(page_folio(pfn_to_page(pfn)));
+}
+
+/*
  * apply_to_page_range() callback, under the attacher's PTE lock: installs
  * one resolved page where the PTE is empty, as vmf_insert_pfn_prot()
  * would (a special PTE, no reference, no rmap).  A page that is not plain
@@ -243,6 +258,8 @@ static int xpmem_set_pte(pte_t *pte, unsigned long addr, void *data)
 	if (!xpmem_plain_pfn(pfn))
 		return 0;
 	rw = f->att->writable && (hpfn & HMM_PFN_WRITE);
+	if (rw)
+		xpmem_dirty_owner_page(pfn);
 	set_pte_at(f->vmf->vma->vm_mm, addr, pte,
 		   pte_mkspecial(pfn_pte(pfn, rw ? f->prot_rw : f->prot_ro)));
 	update_mmu_cache(f->vmf->vma, addr, pte);
@@ -269,6 +286,8 @@ static vm_fault_t xpmem_map_locked(struct xpmem_fault *f, bool huge)
 		bool rw = f->att->writable && (f->pfns[f->idx] & HMM_PFN_WRITE);
 
 		xpmem_count_inc(XPMEM_CNT_PMD_MAPS);
+		if (rw)
+			xpmem_dirty_owner_page(pfn);
 		return xpmem_insert_pfn_pmd(f->vmf, pfn, rw);
 	}
 

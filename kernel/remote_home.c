@@ -730,13 +730,18 @@ struct xpmem_runs {
 	u32 nruns;
 };
 
-/* WRITEBACK: apply the attacher's runs of changed bytes to the page. */
+/*
+ * WRITEBACK: apply the attacher's runs of changed bytes to the page, and
+ * mark it dirty as a store through the owner's PTE would (a clean page is
+ * discarded by reclaim after MADV_FREE, or never written back).
+ */
 static int xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
 			    unsigned long n, unsigned long *pfns, void *arg)
 {
 	struct xpmem_runs *r = arg;
 	const struct xpmem_wire_run *run = r->run;
-	char *dst = kmap_local_page(hmm_pfn_to_page(pfns[0]));
+	struct page *page = hmm_pfn_to_page(pfns[0]);
+	char *dst = kmap_local_page(page);
 	u32 i;
 
 	for (i = 0; i < r->nruns; i++) {
@@ -746,6 +751,7 @@ static int xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
 		run = (const void *)(run + 1) + len;
 	}
 	kunmap_local(dst);
+	folio_mark_dirty(page_folio(page));
 	return 0;
 }
 

@@ -1465,6 +1465,7 @@ static int cmd_drive(int argc, char **argv)
 	if (!only) {
 		case_read(sv[0]);
 		case_write(sv[0]);
+		cases_dirty(sv[0]);
 		case_write_many(sv[0]);
 		case_write_partial(sv[0]);
 		case_invalidate(sv, n);

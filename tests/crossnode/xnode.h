@@ -102,4 +102,8 @@ int serve_trace(int fd, const char *op, char *req, const uint64_t arg[4]);
 int serve_fanout(int fd, const char *op, char *req, const uint64_t arg[4]);
 void cases_fanout(struct servant **sv, int nsv);
 
+/* ---- case files ---- */
+/* xnode_dirty.c: released bytes survive reclaim of a MADV_FREE page */
+void cases_dirty(struct servant *s);
+
 #endif

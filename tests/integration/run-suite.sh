@@ -30,7 +30,7 @@ all_cases="share_both owner_munmap owner_mremap madv_dontneed owner_exit fork_co
 	migrate pageout hugepage rdonly permissions bad_input fork_fd
 	whole_as attach_misc race_remap proc_segments loop cached_ranges
 	segid_guess segid_bits race_mmap race_pmd cow_write
-	link_key fault_around"
+	link_key fault_around madv_free"
 
 # per-case time limits (seconds) where the default does not fit
 case_timeout() {
