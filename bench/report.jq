@@ -76,5 +76,7 @@ def num: if . == null then "-" elif . >= 100 then (. | round | tostring)
     row("cross"; "remote_fault_ra1"; 4096; "xpmem_ping"; 4096; "lo"; null; "cold 1-page fault vs a 4 KiB round trip"),
     row("sharers"; "invalidation_sharers1"; 4096; "sharers_xpmem_ping"; 64; "lo"; 1.3; "8 guests: munmap of a page 1 sharer node holds vs the owner's PING"),
     ([2, 4, 7][] as $k | row("sharers"; "invalidation_sharers\($k)"; 4096; "invalidation_sharers1"; 4096; "lo";
-	(if $k == 7 then 1.5 else null end); "the same page held by \($k) sharer nodes vs 1"))
+	(if $k == 7 then 1.5 else null end); "the same page held by \($k) sharer nodes vs 1")),
+    ([2, 4, 7][] as $k | row("sharers"; "invalidation_sharers\($k)"; 4096; "sharers_ping_fanout\($k)"; 64; "lo"; 1.3;
+	"\($k) sharer nodes vs PINGs of \($k) nodes at once (the transport's fan-out on these guests)"))
   ]

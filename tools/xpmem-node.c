@@ -8,13 +8,14 @@
  *   xpmem-node clear-key
  *   xpmem-node add-peer --id N --addr IP [--port P] [--incarnation X]
  *   xpmem-node del-peer --id N
- *   xpmem-node ping --id N [--size B] [--count C] [--verbose]
+ *   xpmem-node ping --id N [--id N...] [--size B] [--count C] [--verbose]
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,16 +53,24 @@ static const char usage[] =
 "        --incarnation pins its incarnation (default 0: any).\n"
 "  del-peer --id N\n"
 "        removes peer N: its connection is torn down, the peer is fenced.\n"
-"  ping --id N [--size B] [--count C] [--verbose]\n"
+"  ping --id N [--id N...] [--size B] [--count C] [--verbose]\n"
 "        C round trips (default 1) of B payload bytes (default 64, at most\n"
 "        65792) to peer N; prints min/median/avg/max RTT in microseconds,\n"
-"        each RTT with --verbose.  Exits 1 at the first failure.\n"
+"        each RTT with --verbose.  Exits 1 at the first failure.  With\n"
+"        several --id, each of the C rounds pings every one of them at\n"
+"        once (a thread each) and its time is until the last reply: the\n"
+"        transport's own fan-out, the floor of an invalidation that many\n"
+"        sharer nodes must ack.\n"
 "\n"
 "The port defaults to %d.  Exit status 0 on success, 1 on a failed\n"
 "operation (errno printed), 2 on a usage error.\n";
 
+#define MAX_PING_IDS 64
+
 struct opts {
 	long id;
+	long ids[MAX_PING_IDS];	/* every --id, for a fan-out ping */
+	int nids;
 	const char *addr;
 	long port;
 	unsigned long long incarnation;
@@ -181,10 +190,21 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void print_rtts(const char *who, const struct opts *o, uint64_t *rtt,
+		       uint64_t sum)
+{
+	qsort(rtt, o->count, sizeof(*rtt), cmp_u64);
+	printf("%s: %ld pings of %ld bytes: rtt min %.1f median %.1f avg %.1f max %.1f us\n",
+	       who, o->count, o->size, rtt[0] / 1e3,
+	       rtt[o->count / 2] / 1e3, (double)sum / o->count / 1e3,
+	       rtt[o->count - 1] / 1e3);
+}
+
 static int do_ping(int fd, const struct opts *o)
 {
 	struct xpmem_cmd_ping cmd;
 	uint64_t *rtt, sum = 0;
+	char who[32];
 	long i;
 
 	rtt = calloc(o->count, sizeof(*rtt));
@@ -211,13 +231,111 @@ static int do_ping(int fd, const struct opts *o)
 			printf("%ld bytes from node %ld: seq=%ld rtt=%.1f us\n",
 			       o->size, o->id, i + 1, cmd.rtt_ns / 1e3);
 	}
-	qsort(rtt, o->count, sizeof(*rtt), cmp_u64);
-	printf("node %ld: %ld pings of %ld bytes: rtt min %.1f median %.1f avg %.1f max %.1f us\n",
-	       o->id, o->count, o->size, rtt[0] / 1e3,
-	       rtt[o->count / 2] / 1e3, (double)sum / o->count / 1e3,
-	       rtt[o->count - 1] / 1e3);
+	snprintf(who, sizeof(who), "node %ld", o->id);
+	print_rtts(who, o, rtt, sum);
 	free(rtt);
 	return 0;
+}
+
+struct fanout {
+	int fd;
+	const struct opts *o;
+	pthread_barrier_t start, done;
+	int failed;		/* errno of the first failed ping, under lock */
+	pthread_mutex_t lock;
+};
+
+struct pinger {
+	struct fanout *f;
+	long id;
+	pthread_t thread;
+};
+
+/* One peer's pings, one per round, started with the other peers'. */
+static void *pinger_main(void *arg)
+{
+	struct pinger *p = arg;
+	struct fanout *f = p->f;
+	long i;
+
+	for (i = 0; i < f->o->count; i++) {
+		struct xpmem_cmd_ping cmd = { .node_id = p->id,
+					      .size = f->o->size };
+
+		pthread_barrier_wait(&f->start);
+		if (ioctl(f->fd, XPMEM_IOC_PING, &cmd) < 0) {
+			int e = errno;
+
+			pthread_mutex_lock(&f->lock);
+			if (!f->failed) {
+				f->failed = e;
+				fprintf(stderr, "xpmem-node: ping %ld of node %ld: %s\n",
+					i + 1, p->id, strerror(e));
+			}
+			pthread_mutex_unlock(&f->lock);
+		}
+		pthread_barrier_wait(&f->done);
+	}
+	return NULL;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/*
+ * Pings every --id at once, C rounds: a round's time runs from the start
+ * barrier to the last reply.  The threads all run the rounds to the end
+ * (a barrier cannot be left early); a failure is reported after them.
+ */
+static int do_ping_fanout(int fd, const struct opts *o)
+{
+	struct fanout f = { .fd = fd, .o = o };
+	struct pinger p[MAX_PING_IDS];
+	uint64_t *rtt = calloc(o->count, sizeof(*rtt)), sum = 0;
+	int n = o->nids, i, started = 0;
+	long r;
+
+	if (!rtt || pthread_barrier_init(&f.start, NULL, n + 1) ||
+	    pthread_barrier_init(&f.done, NULL, n + 1) ||
+	    pthread_mutex_init(&f.lock, NULL)) {
+		perror("xpmem-node: fan-out ping setup");
+		exit(1);
+	}
+	for (i = 0; i < n; i++) {
+		p[i] = (struct pinger){ .f = &f, .id = o->ids[i] };
+		if (pthread_create(&p[i].thread, NULL, pinger_main, &p[i])) {
+			perror("xpmem-node: pthread_create");
+			exit(1);	/* the started threads wait on the barrier */
+		}
+		started++;
+	}
+	for (r = 0; r < o->count; r++) {
+		double t0;
+
+		pthread_barrier_wait(&f.start);
+		t0 = now_ns();
+		pthread_barrier_wait(&f.done);
+		rtt[r] = (uint64_t)(now_ns() - t0);
+		sum += rtt[r];
+		if (o->verbose)
+			printf("round %ld: %d nodes, %.1f us\n", r + 1, n,
+			       rtt[r] / 1e3);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(p[i].thread, NULL);
+	if (!f.failed) {
+		char who[32];
+
+		snprintf(who, sizeof(who), "%d nodes at once", n);
+		print_rtts(who, o, rtt, sum);
+	}
+	free(rtt);
+	return f.failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -256,8 +374,10 @@ int main(int argc, char **argv)
 				NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			if (parse_long(optarg, 0, XPMEM_MAX_NODE, &o.id))
+			if (parse_long(optarg, 0, XPMEM_MAX_NODE, &o.id) ||
+			    o.nids == MAX_PING_IDS)
 				goto bad;
+			o.ids[o.nids++] = o.id;
 			break;
 		case 'a':
 			o.addr = optarg;
@@ -293,7 +413,8 @@ int main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (optind != argc)
+	/* Several --id: only a ping takes them. */
+	if (optind != argc || (o.nids > 1 && strcmp(cmd, "ping")))
 		goto bad;
 	if (!strcmp(cmd, "set-key") || !strcmp(cmd, "clear-key")) {
 		int set = !strcmp(cmd, "set-key");
@@ -365,7 +486,7 @@ int main(int argc, char **argv)
 		fd = open_dev();
 		if (fd < 0)
 			return 1;
-		ret = do_ping(fd, &o);
+		ret = o.nids > 1 ? do_ping_fanout(fd, &o) : do_ping(fd, &o);
 	} else {
 		goto bad;
 	}
