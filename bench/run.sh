@@ -100,9 +100,15 @@ report() {
 		   ($f | map(select(.name == "ib_read_bw" and .size == $s) | .median) | sort
 		    | if length == 0 then "NaN" else .[(length - 1) / 2 | floor] end)] | @tsv' \
 		"$out/results.json" > "$out/cross.dat"
-	gnuplot -e "dir='$out'; when='$(jq -r .date "$out/results.json")'" bench/bandwidth.gp
-	echo
-	echo "bench: $out/results.json, $out/bandwidth.png"
+	# The plot needs both bandwidth runs (bench/run.sh sharers report has none).
+	if [[ -s $out/local.dat ]] && awk '$2 != "NaN"' "$out/cross.dat" | grep -q .; then
+		gnuplot -e "dir='$out'; when='$(jq -r .date "$out/results.json")'" bench/bandwidth.gp
+		echo
+		echo "bench: $out/results.json, $out/bandwidth.png"
+	else
+		echo
+		echo "bench: $out/results.json (no plot: the local and cross runs are not both in it)"
+	fi
 }
 
 for p in "${parts[@]}"; do
