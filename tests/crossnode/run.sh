@@ -9,7 +9,9 @@
 #   --only AREA  only the cases of xnode_AREA.c (fault, wb, fanout, trace)
 #                and the gauge check, no perftest (development runs)
 #   --trace      record the xpmem tracepoints of failures, fences and
-#                invalidations in every guest: LOGDIR/nodeI/trace.txt
+#                invalidations in every guest: LOGDIR/nodeI/trace.txt,
+#                peers.txt; a fence dumps the blocked tasks (sysrq w),
+#                whose call traces then fail the run: diagnostics only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 opts=()
