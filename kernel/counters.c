@@ -44,6 +44,7 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_REMOTE_LIMIT_REFUSED] = "remote_limit_refused",
 	[XPMEM_CNT_REMOTE_BAD_REPLIES] = "remote_bad_replies",
 	[XPMEM_CNT_REMOTE_ACCESS_GAVE_UP] = "remote_access_gave_up",
+	[XPMEM_CNT_REMOTE_CLOSED_WB_FAILED] = "remote_closed_wb_failed",
 };
 
 static struct proc_dir_entry *xpmem_proc_root;

@@ -409,8 +409,19 @@ static void xpmem_client_close_work(struct work_struct *work)
 	struct xpmem_att *att = container_of(work, struct xpmem_att,
 					     close_work);
 	struct xpmem_ap *ap = att->ap;	/* referenced by att */
+	int ret;
 
-	xpmem_client_detach(att);	/* nobody is left to tell an error */
+	/*
+	 * Nobody is left to tell an error (a bare munmap or exit): a
+	 * write-back the owner did not confirm (its bytes may be lost) is
+	 * counted and logged for the admin.
+	 */
+	ret = xpmem_client_detach(att);
+	if (ret) {
+		xpmem_count_inc(XPMEM_CNT_REMOTE_CLOSED_WB_FAILED);
+		pr_notice_ratelimited("xpmem: node %u: write-back of a closed attachment failed (%d): changes may be lost\n",
+				      ap->node, ret);
+	}
 	xpmem_client_teardown(att);
 	atomic_dec(&ap->closing);
 	wake_up_all(&xpmem_client_closed);

@@ -628,7 +628,15 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 		xpmem_repost(conn, rx);
 		return;
 	}
-	/* A request: its handler runs in process context. */
+	/*
+	 * A request: its handler runs in process context and reposts the
+	 * buffer only when it returns, which may be long (a FETCH waiting
+	 * for the owner's mmap_lock).  Credits it returned may be the first
+	 * since ours ran out: report our reposts now, or the peer's reply
+	 * (the ack that the owner holding that lock waits for) may find its
+	 * credits hidden here and both wait until they fence each other.
+	 */
+	xpmem_maybe_send_credits(conn);
 	rx->replied = false;
 	rx->rx.src_node = peer->node;
 	rx->rx.type = le16_to_cpu(hdr->type);

@@ -176,6 +176,7 @@ enum xpmem_counter {
 	XPMEM_CNT_REMOTE_LIMIT_REFUSED,	/* owner side: over a remote limit */
 	XPMEM_CNT_REMOTE_BAD_REPLIES,	/* attacher side: -EPROTO */
 	XPMEM_CNT_REMOTE_ACCESS_GAVE_UP, /* owner side: FETCH/WB retries bounded */
+	XPMEM_CNT_REMOTE_CLOSED_WB_FAILED, /* attacher: unconfirmed, unreported */
 	XPMEM_NR_COUNTERS,
 };
 

@@ -4,7 +4,9 @@
 # Arguments (from run.sh): peer-killed adds the case where the last node's
 # VM is killed by the host; quick skips the largest read (debug kernel);
 # noperf skips the perftest figures; eight runs the many-sharer cases
-# alone (xnode_eight.c).
+# alone (xnode_eight.c); only=AREA runs xnode_AREA.c's cases alone; trace
+# records the tracepoints of failures, fences and invalidations into
+# $XPMEM_LOGDIR/trace.txt (docs/tracing.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 addrs=($XPMEM_NODE_ADDRS)
@@ -16,6 +18,40 @@ done
 # The run's cluster key (tests/vm/run-vm): no key, no peer connections.
 ../../tools/xpmem-node set-key --key "$XPMEM_CLUSTER_KEY"
 ./xnode setup $((me + 1)) "${addrs[$me]}" "${peers[@]}"
+
+# trace: what went wrong, and when, without the per-message flood.
+if [[ " $* " == *" trace "* ]]; then
+	tr=/sys/kernel/tracing
+	[[ -e $tr/events ]] || mount -t tracefs tracefs $tr
+	echo 16384 > $tr/buffer_size_kb
+	for e in fence invalidate_send invalidate_ack zap_start zap_done \
+		writeback writeback_serve; do
+		echo 1 > $tr/events/xpmem/xpmem_$e/enable
+	done
+	echo 'ret < 0' > $tr/events/xpmem/xpmem_call_done/filter
+	echo 'ret < 0' > $tr/events/xpmem/xpmem_fetch_serve/filter
+	echo 1 > $tr/events/xpmem/xpmem_call_done/enable
+	echo 1 > $tr/events/xpmem/xpmem_fetch_serve/enable
+	echo 1 > $tr/events/xpmem/xpmem_invalidate_serve/enable
+	# INVALIDATE (6) and credit messages (0x7f) on the wire
+	for e in msg_send msg_recv msg_handle; do
+		echo 'type == 6 || type == 127' > $tr/events/xpmem/xpmem_$e/filter
+		echo 1 > $tr/events/xpmem/xpmem_$e/enable
+	done
+	# the credits every 0.5 s; blocked tasks at the first fence
+	(
+		f0=
+		while sleep 0.5; do
+			p=$(grep '^node' /proc/xpmem/peers 2>/dev/null) || continue
+			echo "$(cut -d' ' -f1 /proc/uptime) $p" >> "$XPMEM_LOGDIR/peers.txt"
+			f=$(echo "$p" | sed -n 's/.* fences \([0-9]*\).*/\1/p' | tr '\n' ' ')
+			[[ -z $f0 ]] && f0=$f
+			[[ $f != "$f0" ]] && echo w > /proc/sysrq-trigger && break
+		done
+	) < /dev/null > /dev/null 2>&1 &
+	watcher=$!
+	trap 'kill $watcher 2>/dev/null; cat $tr/trace > "$XPMEM_LOGDIR/trace.txt"' EXIT
+fi
 
 # The link's own figures in the same run, next to which xnode's are read:
 # node 1 serves perftest, node 0 measures (port 18600, not the default).
@@ -46,9 +82,10 @@ if ((me == 0)); then
 		peer-killed) opts+=(XNODE_PEER_KILLED=1) ;;
 		quick) opts+=(XNODE_QUICK=1) ;;
 		eight) opts+=(XNODE_EIGHT=1) ;;
+		only=*) opts+=(XNODE_ONLY=${a#only=}) ;;
 		esac
 	done
-	exec env "${opts[@]}" ./xnode drive 7700 "${addrs[@]:1}"
+	env "${opts[@]}" ./xnode drive 7700 "${addrs[@]:1}"
 else
-	exec ./xnode serve 7700
+	./xnode serve 7700
 fi

@@ -6,10 +6,23 @@
 #   --quick      skip the 64 MiB read, shorter stress (debug kernel)
 #   --eight      the many-sharer cases alone (xnode_eight.c): a segment
 #                cached on NODES-1 sharers (default NODES 8), no perftest
+#   --only AREA  only the cases of xnode_AREA.c (fault, wb, fanout, trace)
+#                and the gauge check, no perftest (development runs)
+#   --trace      record the xpmem tracepoints of failures, fences and
+#                invalidations in every guest: LOGDIR/nodeI/trace.txt,
+#                peers.txt; a fence dumps the blocked tasks (sysrq w),
+#                whose call traces then fail the run: diagnostics only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 opts=()
-while [[ ${1:-} == --peer-killed || ${1:-} == --quick || ${1:-} == --eight ]]; do
+while [[ ${1:-} == --peer-killed || ${1:-} == --quick || ${1:-} == --eight ||
+	 ${1:-} == --only || ${1:-} == --trace ]]; do
+	if [[ $1 == --only ]]; then
+		[[ ${2:-} =~ ^[a-z]+$ ]] || { echo "run.sh: --only AREA" >&2; exit 2; }
+		opts+=("only=$2" noperf)
+		shift 2
+		continue
+	fi
 	opts+=("${1#--}")
 	[[ $1 == --eight ]] && opts+=(noperf) && : "${NODES:=8}"
 	shift

@@ -498,11 +498,14 @@ static void *remote_mprotect(void *arg)
  * ring full of its own blocked FETCHes: both waited net_timeout_ms and
  * fenced each other.  With reserved credits both finish at once.
  */
-static void case_fanout_credits(struct servant *s, int node)
+static void case_fanout_credits(struct servant **sv, int node)
 {
+	struct servant *s = sv[0];
 	long fences0 = peer_field(node, "fences"), rfences0, fences, rfences;
 	long rounds = -1, sigs = -1, rrounds = -1, rsigs = -1;
-	double secs = 8, timeout = net_timeout_ms() / 1000.0;
+	long saved = net_timeout_ms(), timeout_ms;
+	struct inval_cfg c = { .nsv = 1, .natt = 1 };
+	double secs = 8, timeout, rtt = -1;
 	xpmem_segid_t mine, theirs = -1;
 	struct mprot_arg m = { .s = s };
 	uintptr_t addr;
@@ -511,6 +514,29 @@ static void case_fanout_credits(struct servant *s, int node)
 	int rfd, ok;
 	long ra;
 
+	/*
+	 * The bound comes from this host's own invalidation round trip
+	 * (median of 5, quiet): a FETCH may wait for one mprotect of the
+	 * other owner, SPARSE_PUDS invalidations, each slowed by the 2 x
+	 * FETCHERS threads; 10 such round trips each, or the timeout set,
+	 * whichever is longer (stock: ~2 ms, the setting; the debug kernel
+	 * on a loaded host: 140 ms, 11 s).  Credits that never come back do
+	 * not come back in any time: both still fence.
+	 */
+	if (!inval_setup(&c, sv)) {
+		int r;
+
+		for (r = 0; r < 5 && !inval_round(&c, sv, r); r++)
+			;
+		rtt = inval_done(&c, sv, r == 5 ? 5 : 1);
+	}
+	timeout_ms = (long)(rtt * 1e3 * SPARSE_PUDS * 10);
+	if (timeout_ms < saved)
+		timeout_ms = saved;
+	timeout = timeout_ms / 1000.0;
+	param_set("net_timeout_ms", timeout_ms);
+	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
+	    timeout_ms);
 	rfences0 = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
 	mine = sparse_make(&addr);
 	ok = mine > 0 && sscanf(rpc(s, "fansparse"), "%llx %" SCNxPTR,
@@ -519,6 +545,9 @@ static void case_fanout_credits(struct servant *s, int node)
 	if (!ok) {
 		result(0, "fanout_credits_setup", "segments %llx %llx",
 		       (long long)mine, (long long)theirs);
+		param_set("net_timeout_ms", saved);
+		rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
+		    saved);
 		return;
 	}
 	/* One page per FETCH: many small requests fill the rings. */
@@ -540,6 +569,9 @@ static void case_fanout_credits(struct servant *s, int node)
 	    ra);
 	fences = peer_field(node, "fences");
 	rfences = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
+	param_set("net_timeout_ms", saved);
+	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
+	    saved);
 	/* SIGBUS under invalidation is issue 15's item 2, not counted here */
 	result(ok && rounds > 0 && rrounds > 0, "fanout_credits_fetching",
 	       "FETCH rounds: here %ld (%ld SIGBUS), node %d %ld (%ld SIGBUS)",
@@ -547,9 +579,9 @@ static void case_fanout_credits(struct servant *s, int node)
 	result(fences == fences0 && rfences == rfences0 && mine_secs >= 0 &&
 	       m.secs >= 0 && mine_secs < timeout / 2 && m.secs < timeout / 2,
 	       "fanout_credits_no_fence",
-	       "both owners invalidating under the other's FETCHes: longest mprotect %.2f s here, %.2f s on node %d (timeout %.1f s); fences of node %d here %ld -> %ld, of node 1 there %ld -> %ld",
-	       mine_secs, m.secs, node, timeout, node, fences0, fences,
-	       rfences0, rfences);
+	       "both owners invalidating under the other's FETCHes: longest mprotect %.2f s here, %.2f s on node %d (timeout %.1f s: invalidation round trip %.1f ms here); fences of node %d here %ld -> %ld, of node 1 there %ld -> %ld",
+	       mine_secs, m.secs, node, timeout, rtt * 1e3, node, fences0,
+	       fences, rfences0, rfences);
 	rpc(s, "fanunmap %" PRIxPTR " %llx", m.addr, (long long)theirs);
 	xpmem_remove(mine);
 	munmap((void *)addr, SPARSE_SIZE);
@@ -560,15 +592,16 @@ void cases_fanout(struct servant **sv, int nsv)
 	case_fanout_coalesced(sv, nsv);
 	case_fanout_time(sv, nsv);
 	/*
-	 * Not on the debug kernel (XNODE_QUICK) yet: after this session's
-	 * merge, two nodes fenced each other there (a call timed out under
-	 * KASAN with 32 fetchers and the invalidations), once, to be found
-	 * out; stock, 6.12 and 3 nodes pass.
+	 * Not on the debug kernel (XNODE_QUICK) yet: on a loaded host
+	 * (load 12-16 on 2 cores) both owners still fenced each other
+	 * with the timeout derived above (21 s from a 264 ms round trip;
+	 * longest mprotect 10.9 s, FETCH rounds 0): slowness or a stall,
+	 * not told apart yet (issue 15).  Stock and 6.12 pass.
 	 */
 	if (getenv("XNODE_QUICK"))
 		printf("# skip fanout_credits: on the debug kernel (see the source)\n");
 	else
-		case_fanout_credits(sv[0], 2);
+		case_fanout_credits(sv, 2);
 	if (nsv > 1)
 		case_fanout_silent_nodes(sv, nsv);
 }
