@@ -58,9 +58,24 @@ static int sync_range(void *p, size_t n, int flags)
 /* ---- the attacher ---- */
 
 static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t fault_armed;	/* fault_jmp is set */
 
+/*
+ * A fault the "touch" request guards is answered; one anywhere else (a
+ * stream or latency loop whose owner was fenced) ends the servant with
+ * a message, never a jump to a stale buffer.
+ */
 static void on_fault(int sig)
 {
+	static const char msg[] =
+		"bench_remote: SIGBUS outside a guarded access (owner fenced?)\n";
+
+	if (!fault_armed) {
+		ssize_t r = write(2, msg, sizeof(msg) - 1);
+
+		(void)r;	/* nothing more to do if stderr is gone */
+		_exit(128 + sig);
+	}
 	siglongjmp(fault_jmp, sig);
 }
 
@@ -240,10 +255,17 @@ static void serve_one(int fd, const char *req, xpmem_apid_t *apid, void **att)
 	} else if (!strcmp(op, "touch")) {
 		/* reads the first byte of the attachment (fetching it) */
 		sig = sigsetjmp(fault_jmp, 1);
-		if (sig)
+		if (sig) {
+			fault_armed = 0;
 			line_send(fd, "SIG %d", sig);
-		else
-			line_send(fd, "%d", *(volatile unsigned char *)*att);
+		} else {
+			int v;
+
+			fault_armed = 1;
+			v = *(volatile unsigned char *)*att;
+			fault_armed = 0;
+			line_send(fd, "%d", v);
+		}
 	} else if (!strcmp(op, "detach")) {
 		detach_seg(*att, *apid);
 		line_send(fd, "1");
