@@ -173,12 +173,9 @@ for i in "${!stage_names[@]}"; do
 	echo
 	echo "=== ${stage_names[$i]} failed ($log): its FAIL and run-vm lines, each node's last 3"
 	grep -E 'FAIL|^run-vm: ' "$log" | head -n 20
-	awk 'match($0, /^\[node[0-9]+\]/) { n = substr($0, 1, RLENGTH)
-		if (!(n in c)) order[k++] = n
-		c[n] = (c[n] + 1) % 3; last[n, c[n]] = $0 }
-		END { for (j = 0; j < k; j++) for (m = 1; m <= 3; m++)
-			if ((order[j], (c[order[j]] + m) % 3) in last)
-				print last[order[j], (c[order[j]] + m) % 3] }' "$log"
+	for node in $(grep -o '^\[node[0-9]*\]' "$log" | sort -uV); do
+		awk -v p="$node " 'index($0, p) == 1' "$log" | tail -n 3
+	done
 done
 
 echo

@@ -498,6 +498,14 @@ static void *remote_mprotect(void *arg)
  * ring full of its own blocked FETCHes: both waited net_timeout_ms and
  * fenced each other.  With reserved credits both finish at once.
  */
+/* net_timeout_ms here and on the servant's node alike. */
+static void both_timeout_ms(struct servant *s, long ms)
+{
+	param_set("net_timeout_ms", ms);
+	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
+	    ms);
+}
+
 static void case_fanout_credits(struct servant **sv, int node)
 {
 	struct servant *s = sv[0];
@@ -534,9 +542,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	if (timeout_ms < saved)
 		timeout_ms = saved;
 	timeout = timeout_ms / 1000.0;
-	param_set("net_timeout_ms", timeout_ms);
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
-	    timeout_ms);
+	both_timeout_ms(s, timeout_ms);
 	rfences0 = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
 	mine = sparse_make(&addr);
 	ok = mine > 0 && sscanf(rpc(s, "fansparse"), "%llx %" SCNxPTR,
@@ -545,9 +551,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	if (!ok) {
 		result(0, "fanout_credits_setup", "segments %llx %llx",
 		       (long long)mine, (long long)theirs);
-		param_set("net_timeout_ms", saved);
-		rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
-		    saved);
+		both_timeout_ms(s, saved);
 		return;
 	}
 	/* One page per FETCH: many small requests fill the rings. */
@@ -569,9 +573,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	    ra);
 	fences = peer_field(node, "fences");
 	rfences = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
-	param_set("net_timeout_ms", saved);
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
-	    saved);
+	both_timeout_ms(s, saved);
 	/* SIGBUS under invalidation is issue 15's item 2, not counted here */
 	result(ok && rounds > 0 && rrounds > 0, "fanout_credits_fetching",
 	       "FETCH rounds: here %ld (%ld SIGBUS), node %d %ld (%ld SIGBUS)",
