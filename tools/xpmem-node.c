@@ -190,6 +190,17 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A ping needs at least one --id, and none of them 0 (this node). */
+static int ping_ids_ok(const struct opts *o)
+{
+	int i;
+
+	for (i = 0; i < o->nids; i++)
+		if (!o->ids[i])
+			return 0;
+	return o->nids > 0;
+}
+
 static void print_rtts(const char *who, const struct opts *o, uint64_t *rtt,
 		       uint64_t sum)
 {
@@ -297,7 +308,7 @@ static int do_ping_fanout(int fd, const struct opts *o)
 	struct fanout f = { .fd = fd, .o = o };
 	struct pinger p[MAX_PING_IDS];
 	uint64_t *rtt = calloc(o->count, sizeof(*rtt)), sum = 0;
-	int n = o->nids, i, started = 0;
+	int n = o->nids, i;
 	long r;
 
 	if (!rtt || pthread_barrier_init(&f.start, NULL, n + 1) ||
@@ -312,7 +323,6 @@ static int do_ping_fanout(int fd, const struct opts *o)
 			perror("xpmem-node: pthread_create");
 			exit(1);	/* the started threads wait on the barrier */
 		}
-		started++;
 	}
 	for (r = 0; r < o->count; r++) {
 		double t0;
@@ -326,7 +336,7 @@ static int do_ping_fanout(int fd, const struct opts *o)
 			printf("round %ld: %d nodes, %.1f us\n", r + 1, n,
 			       rtt[r] / 1e3);
 	}
-	for (i = 0; i < started; i++)
+	for (i = 0; i < n; i++)
 		pthread_join(p[i].thread, NULL);
 	if (!f.failed) {
 		char who[32];
@@ -481,7 +491,7 @@ int main(int argc, char **argv)
 			return 1;
 		ret = ioctl(fd, XPMEM_IOC_DEL_PEER, &p) ? fail("del-peer") : 0;
 	} else if (!strcmp(cmd, "ping")) {
-		if (o.addr || o.id == 0)
+		if (o.addr || !ping_ids_ok(&o))
 			goto bad;
 		fd = open_dev();
 		if (fd < 0)
