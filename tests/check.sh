@@ -165,19 +165,6 @@ else
 	kernel_skip 6.12 "no Debian 6.12 kernel+headers installed (.ci/run installs them from bookworm-backports; docs/kernels.md)"
 fi
 
-# Why each failed stage failed, just above the summary: a CI log is often
-# read from its end.  Its FAIL and run-vm lines, then where it stopped.
-for i in "${!stage_names[@]}"; do
-	((stage_fail[i] > 0)) || continue
-	log="$LOGDIR/${stage_names[$i]}.log"
-	echo
-	echo "=== ${stage_names[$i]} failed ($log): its FAIL and run-vm lines, each node's last 3"
-	grep -E 'FAIL|^run-vm: ' "$log" | head -n 20
-	for node in $(grep -o '^\[node[0-9]*\]' "$log" | sort -uV); do
-		awk -v p="$node " 'index($0, p) == 1' "$log" | tail -n 3
-	done
-done
-
 echo
 echo "=== summary"
 for i in "${!stage_names[@]}"; do
@@ -187,6 +174,18 @@ done
 echo "=== per kernel"
 for i in "${!kernel_names[@]}"; do
 	printf '  %-6s %s\n' "${kernel_names[$i]}" "${kernel_lines[$i]}"
+done
+# Why each failed stage failed, last but one: CI shows only the end of
+# its log.  A few FAIL and run-vm lines, then where each node stopped.
+for i in "${!stage_names[@]}"; do
+	((stage_fail[i] > 0)) || continue
+	log="$LOGDIR/${stage_names[$i]}.log"
+	echo "=== ${stage_names[$i]} failed ($log):"
+	grep -E 'FAIL|^run-vm: .*(timed out|exit)|^run-vm: +\[.*(WARNING|BUG|hung|Oops)' "$log" |
+		grep -v '^run-vm: FAIL' | head -n 5 | cut -c1-240
+	for node in $(grep -o '^\[node[0-9]*\]' "$log" | sort -uV); do
+		awk -v p="$node " 'index($0, p) == 1' "$log" | tail -n 1 | cut -c1-240
+	done
 done
 echo "${total_pass} passed, ${total_fail} failed"
 ((total_fail == 0))
