@@ -38,7 +38,8 @@ if [[ " $* " == *" trace "* ]]; then
 		echo 'type == 6 || type == 127' > $tr/events/xpmem/xpmem_$e/filter
 		echo 1 > $tr/events/xpmem/xpmem_$e/enable
 	done
-	# the credits every 0.5 s; blocked tasks at the first fence
+	# the credits every 0.5 s; blocked tasks at each fence (several
+	# cases fence on purpose)
 	(
 		f0=
 		while sleep 0.5; do
@@ -46,11 +47,12 @@ if [[ " $* " == *" trace "* ]]; then
 			echo "$(cut -d' ' -f1 /proc/uptime) $p" >> "$XPMEM_LOGDIR/peers.txt"
 			f=$(echo "$p" | sed -n 's/.* fences \([0-9]*\).*/\1/p' | tr '\n' ' ')
 			[[ -z $f0 ]] && f0=$f
-			[[ $f != "$f0" ]] && echo w > /proc/sysrq-trigger && break
+			[[ $f != "$f0" ]] && echo w > /proc/sysrq-trigger
+			f0=$f
 		done
 	) < /dev/null > /dev/null 2>&1 &
 	watcher=$!
-	trap 'kill $watcher 2>/dev/null; cat $tr/trace > "$XPMEM_LOGDIR/trace.txt"' EXIT
+	trap 'kill $watcher 2>/dev/null || true; cat $tr/trace > "$XPMEM_LOGDIR/trace.txt"' EXIT
 fi
 
 # The link's own figures in the same run, next to which xnode's are read:

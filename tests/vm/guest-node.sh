@@ -93,8 +93,22 @@ export XPMEM_HOST_CTL=$L
 export XPMEM_CLUSTER_KEY=$L/.run/cluster.key
 log "run: $(head -c 200 <<< "${XV_CMD[*]}" | tr '\n' ' ')"
 cd "$XV_REPO" || fatal "cannot cd to $XV_REPO"
+# Shortly before the host's timeout would kill us: where every thread of
+# every process waits (kernel stacks), into nodeI.stacks.
+(
+	sleep "$(awk -v t="$XV_BARRIER_TIMEOUT" -v u="$(up)" \
+		'BEGIN { s = t - u - 30; printf "%d", s < 10 ? 10 : s }')"
+	log "about to time out: kernel stacks into node$I.stacks"
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		[[ -e $t/exe ]] || [[ $(< "$t/stat") == *" D "* ]] || continue
+		echo "== ${t#/proc/} $(< "$t/comm") $(cut -d' ' -f3 "$t/stat") wchan $(< "$t/wchan")"
+		cat "$t/stack"
+	done > "$L/node$I.stacks" 2>&1
+) < /dev/null > /dev/null 2>&1 &
+stacks=$!
 "${XV_CMD[@]}" < /dev/null > "$L/node$I.out" 2>&1
 rc=$?
+kill "$stacks" 2> /dev/null
 cd /
 echo "$rc" > "$L/node$I.rc"
 log "command exited with $rc"
