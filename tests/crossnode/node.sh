@@ -85,6 +85,7 @@ if ((me == 0)); then
 		quick) opts+=(XNODE_QUICK=1) ;;
 		eight) opts+=(XNODE_EIGHT=1) ;;
 		only=*) opts+=(XNODE_ONLY=${a#only=}) ;;
+		trace) opts+=(XNODE_TRACE=1) ;;
 		esac
 	done
 	env "${opts[@]}" ./xnode drive 7700 "${addrs[@]:1}"
