@@ -38,8 +38,8 @@ if [[ " $* " == *" trace "* ]]; then
 		echo 'type == 6 || type == 127' > $tr/events/xpmem/xpmem_$e/filter
 		echo 1 > $tr/events/xpmem/xpmem_$e/enable
 	done
-	# the credits every 0.5 s; blocked tasks at each fence (several
-	# cases fence on purpose)
+	# the credits every 0.5 s; blocked tasks (console) and Soft-RoCE's
+	# counters (rxe.txt) at each fence (several cases fence on purpose)
 	(
 		f0=
 		while sleep 0.5; do
@@ -47,7 +47,13 @@ if [[ " $* " == *" trace "* ]]; then
 			echo "$(cut -d' ' -f1 /proc/uptime) $p" >> "$XPMEM_LOGDIR/peers.txt"
 			f=$(echo "$p" | sed -n 's/.* fences \([0-9]*\).*/\1/p' | tr '\n' ' ')
 			[[ -z $f0 ]] && f0=$f
-			[[ $f != "$f0" ]] && echo w > /proc/sysrq-trigger
+			if [[ $f != "$f0" ]]; then
+				echo w > /proc/sysrq-trigger
+				# Soft-RoCE's own view: retries, sequence errors
+				{ echo "$(cut -d' ' -f1 /proc/uptime) fences $f"
+				  grep -H . /sys/class/infiniband/rxe0/ports/1/hw_counters/*
+				} >> "$XPMEM_LOGDIR/rxe.txt"
+			fi
 			f0=$f
 		done
 	) < /dev/null > /dev/null 2>&1 &
