@@ -599,6 +599,7 @@ typedef int (*xpmem_home_access_t)(struct xpmem_ratt *ratt,
 struct xpmem_home_req {
 	unsigned long first, n, fault;
 	bool write;
+	unsigned long until;			/* jiffies: give up after */
 	unsigned long run_first, run_n;		/* out */
 	bool writable;				/* out */
 	unsigned long pfns[XPMEM_FETCH_MAX_PAGES];
@@ -607,9 +608,16 @@ struct xpmem_home_req {
 /*
  * Bounds on xpmem_home_access()'s retries (each one follows an
  * invalidation of the range that raced with it): within half the
- * requester's timeout, so that the requester never fences us for it.
+ * requester's timeout from when its message is handled (one deadline for
+ * all the pages of a WRITEBACK), so that the requester never fences us
+ * for it.
  */
 #define XPMEM_HOME_ACCESS_TRIES	256
+
+static unsigned long xpmem_home_deadline(void)
+{
+	return jiffies + xpmem_net_timeout() / 2;
+}
 
 /*
  * Resolves @hr in the owner's mm without pinning, and runs @access on the
@@ -621,7 +629,6 @@ struct xpmem_home_req {
 static int xpmem_home_access(struct xpmem_ratt *ratt, struct xpmem_home_req *hr,
 			     xpmem_home_access_t access, void *arg)
 {
-	unsigned long until = jiffies + xpmem_net_timeout() / 2;
 	unsigned int tries = 0;
 	struct xpmem_seg *seg = ratt->rap->seg;
 	unsigned long base = seg->vaddr + ratt->offset;
@@ -645,7 +652,8 @@ static int xpmem_home_access(struct xpmem_ratt *ratt, struct xpmem_home_req *hr,
 		return -ESRCH;	/* the owner process is gone */
 again:
 	/* Invalidations keep racing: the requester asks again (-EAGAIN). */
-	if (tries++ >= XPMEM_HOME_ACCESS_TRIES || time_after(jiffies, until) ||
+	if (tries++ >= XPMEM_HOME_ACCESS_TRIES ||
+	    time_after(jiffies, hr->until) ||
 	    fatal_signal_pending(current)) {
 		xpmem_count_inc(XPMEM_CNT_REMOTE_ACCESS_GAVE_UP);
 		ret = -EAGAIN;
@@ -808,6 +816,7 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	const struct xpmem_wire_wb_page *pg;
 	struct xpmem_ratt *ratt;
 	struct xpmem_runs runs;
+	unsigned long until;
 	u32 i, n;
 	int ret, err;
 
@@ -824,19 +833,28 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	      xpmem_wb_check(pg, rx->len - sizeof(*req), n, ratt->npages);
 	if (ret)
 		n = 0;
+	until = xpmem_home_deadline();
 	for (i = 0; i < n; i++) {
 		struct xpmem_home_req hr = {
 			.first = le64_to_cpu(pg->page),
 			.n = 1,
 			.fault = le64_to_cpu(pg->page),
 			.write = true,
+			.until = until,
 		};
 
 		runs.run = (const void *)(pg + 1);
 		runs.nruns = le32_to_cpu(pg->nruns);
 		err = xpmem_home_access(ratt, &hr, xpmem_home_apply, &runs);
-		/* A page that fails does not stop the others: first error. */
-		if (err < 0)
+		/*
+		 * A page that fails does not stop the others: first error,
+		 * but -EAGAIN (given up under invalidations) wins: the
+		 * attacher sends the message again (applying it twice is
+		 * harmless) and then learns any other error.
+		 */
+		if (err == -EAGAIN)
+			ret = err;
+		else if (err < 0)
 			ret = ret ?: err;
 		else
 			xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
@@ -881,6 +899,7 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 	hr.first = first;
 	hr.n = n;
 	hr.fault = first + fault;
+	hr.until = xpmem_home_deadline();
 	/* -ENOMEM from recording under seg->lock: a reservation was lost. */
 	for (tries = 0; tries < 3; tries++) {
 		ret = xpmem_copies_reserve(ratt, first, n);

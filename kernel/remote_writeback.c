@@ -379,14 +379,23 @@ int xpmem_client_release_range(struct xpmem_att *att, unsigned long first,
 	kvfree(scratch);
 
 	list_for_each_entry_safe(m, tmp, &msgs, link) {
-		err = xpmem_net_call(att->ap->node, XPMEM_MSG_WRITEBACK,
-				     m->buf, m->len, &st, sizeof(st), &len);
-		if (!err)
-			err = xpmem_client_reply_status(att->ap->node, &st, len,
-							sizeof(st));
-		trace_xpmem_writeback(att->ap->node, rc->id,
-				      le32_to_cpu(xpmem_wb_hdr(m)->npages),
-				      m->len, err);
+		/*
+		 * -EAGAIN: the owner gave up on a page that invalidations
+		 * kept moving.  Send it again (what was applied is applied
+		 * again, the same bytes) until it lands or we are killed.
+		 */
+		do {
+			err = xpmem_net_call(att->ap->node, XPMEM_MSG_WRITEBACK,
+					     m->buf, m->len, &st, sizeof(st),
+					     &len);
+			if (!err)
+				err = xpmem_client_reply_status(att->ap->node,
+								&st, len,
+								sizeof(st));
+			trace_xpmem_writeback(att->ap->node, rc->id,
+					      le32_to_cpu(xpmem_wb_hdr(m)->npages),
+					      m->len, err);
+		} while (err == -EAGAIN && !fatal_signal_pending(current));
 		if (err && !ret)
 			ret = xpmem_wb_errno(err);
 		list_del(&m->link);
