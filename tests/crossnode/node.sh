@@ -29,13 +29,13 @@ if [[ " $* " == *" trace "* ]]; then
 		echo 1 > $tr/events/xpmem/xpmem_$e/enable
 	done
 	echo 'ret < 0' > $tr/events/xpmem/xpmem_call_done/filter
-	echo 'ret < 0' > $tr/events/xpmem/xpmem_fetch_serve/filter
+	echo 0 > $tr/events/xpmem/xpmem_fetch_serve/filter
 	echo 1 > $tr/events/xpmem/xpmem_call_done/enable
 	echo 1 > $tr/events/xpmem/xpmem_fetch_serve/enable
 	echo 1 > $tr/events/xpmem/xpmem_invalidate_serve/enable
 	# INVALIDATE (6) and credit messages (0x7f) on the wire
 	for e in msg_send msg_recv msg_handle; do
-		echo 'type == 6 || type == 127' > $tr/events/xpmem/xpmem_$e/filter
+		echo 'type == 4 || type == 6 || type == 127' > $tr/events/xpmem/xpmem_$e/filter
 		echo 1 > $tr/events/xpmem/xpmem_$e/enable
 	done
 	# the credits every 0.5 s; blocked tasks (console) and Soft-RoCE's
