@@ -225,6 +225,7 @@ static struct xpmem_conn *xpmem_conn_alloc(struct xpmem_peer *peer,
 	spin_lock_init(&conn->lock);
 	conn->state = XPMEM_CONN_CONNECTING;
 	INIT_LIST_HEAD(&conn->tx_free);
+	INIT_LIST_HEAD(&conn->tx_waiters);
 	INIT_LIST_HEAD(&conn->pending_link);
 	INIT_DELAYED_WORK(&conn->auth_work, xpmem_conn_auth_timeout);
 	init_waitqueue_head(&conn->wq);
@@ -248,6 +249,7 @@ void xpmem_conn_kill(struct xpmem_conn *conn)
 	spin_lock(&conn->lock);
 	first = conn->state != XPMEM_CONN_DEAD;
 	conn->state = XPMEM_CONN_DEAD;
+	xpmem_grant_locked(conn);	/* ends the senders' waits */
 	spin_unlock(&conn->lock);
 	if (!first)
 		return;

@@ -239,6 +239,7 @@ static void xpmem_maybe_send_credits(struct xpmem_conn *conn)
 		if (ret) {
 			conn->credit_busy = false;
 			conn->credits++;
+			xpmem_grant_locked(conn);
 		}
 	}
 	spin_unlock(&conn->lock);
@@ -246,25 +247,47 @@ static void xpmem_maybe_send_credits(struct xpmem_conn *conn)
 		xpmem_conn_lost(conn, ret, "post of a credit message failed");
 }
 
-/* Takes a credit (leaving @keep) and a send buffer; false to wait more. */
-static bool xpmem_take_tx(struct xpmem_conn *conn, int keep,
-			  struct xpmem_txbuf **txp)
-{
-	bool done = false;
+/*
+ * A sender waiting for a credit and a send buffer.  Waiters are served in
+ * arrival order, each as soon as what it may take (credits above its
+ * @keep) is there: one that needs fewer (a reply, an INVALIDATE) passes
+ * those that must leave more, but a sender never waits behind later
+ * senders of its own kind.  (wake_up_all() and a race for the credit let
+ * one of many FETCHing threads lose every time until it timed out and
+ * fenced a peer that was answering all the others.)
+ */
+struct xpmem_tx_wait {
+	struct list_head link;		/* in conn->tx_waiters */
+	int keep;
+	struct xpmem_txbuf *tx;		/* granted */
+	bool done;			/* granted, or the connection died */
+};
 
-	spin_lock(&conn->lock);
-	if (conn->state == XPMEM_CONN_DEAD) {
-		done = true;
-	} else if (conn->credits > keep && !list_empty(&conn->tx_free)) {
-		*txp = list_first_entry(&conn->tx_free, struct xpmem_txbuf,
-					link);
-		list_del(&(*txp)->link);
-		conn->credits--;
-		conn->tx_held++;
-		done = true;
+/*
+ * Hands credits and buffers to the waiters in order (on a dead connection
+ * ends every wait); conn->lock held.  The caller wakes conn->wq.
+ */
+void xpmem_grant_locked(struct xpmem_conn *conn)
+{
+	struct xpmem_tx_wait *w, *tmp;
+
+	lockdep_assert_held(&conn->lock);
+	list_for_each_entry_safe(w, tmp, &conn->tx_waiters, link) {
+		if (conn->state == XPMEM_CONN_DEAD) {
+			w->tx = NULL;
+		} else if (conn->credits > w->keep &&
+			   !list_empty(&conn->tx_free)) {
+			w->tx = list_first_entry(&conn->tx_free,
+						 struct xpmem_txbuf, link);
+			list_del(&w->tx->link);
+			conn->credits--;
+			conn->tx_held++;
+		} else {
+			continue;
+		}
+		list_del_init(&w->link);
+		WRITE_ONCE(w->done, true);
 	}
-	spin_unlock(&conn->lock);
-	return done;
 }
 
 /* Credits a request of @type leaves unused (see XPMEM_NET_RESERVED). */
@@ -285,37 +308,53 @@ int xpmem_keep_request(u16 type)
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 		    bool wait, const bool *abort, struct xpmem_txbuf **txp)
 {
-	struct xpmem_txbuf *tx = NULL;
+	struct xpmem_tx_wait w = { .keep = keep };
 	long left, t;
+	int ret = 0;
 
-	if (!wait) {
-		if (!xpmem_take_tx(conn, keep, &tx))
-			return -EAGAIN;
-		goto taken;
+	spin_lock(&conn->lock);
+	list_add_tail(&w.link, &conn->tx_waiters);
+	xpmem_grant_locked(conn);
+	spin_unlock(&conn->lock);
+	if (!w.done && wait) {
+		might_sleep();
+		for (;;) {
+			left = (long)(deadline - jiffies);
+			if (left <= 0)
+				left = 1;
+			if (abort)
+				left = min(left, (long)(HZ / 20 ?: 1));
+			t = wait_event_killable_timeout(conn->wq,
+							READ_ONCE(w.done),
+							left);
+			if (t < 0) {
+				ret = -EINTR;
+				break;
+			}
+			if (t > 0)
+				break;
+			if (abort && READ_ONCE(*abort)) {
+				ret = -EINTR;
+				break;
+			}
+			if (time_after_eq(jiffies, deadline)) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		}
 	}
-	might_sleep();
-	for (;;) {
-		left = (long)(deadline - jiffies);
-		if (left <= 0)
-			left = 1;
-		if (abort)
-			left = min(left, (long)(HZ / 20 ?: 1));
-		t = wait_event_killable_timeout(conn->wq,
-						xpmem_take_tx(conn, keep, &tx),
-						left);
-		if (t < 0)
-			return -EINTR;
-		if (t > 0)
-			break;
-		if (abort && READ_ONCE(*abort))
-			return -EINTR;
-		if (time_after_eq(jiffies, deadline))
-			return -ETIMEDOUT;
+	/* Granted meanwhile: take it, whatever ended the wait. */
+	spin_lock(&conn->lock);
+	if (!w.done) {
+		list_del(&w.link);
+		ret = ret ?: -EAGAIN;
 	}
-taken:
-	if (!tx)
+	spin_unlock(&conn->lock);
+	if (!w.done)
+		return ret;
+	if (!w.tx)
 		return -EHOSTDOWN;
-	*txp = tx;
+	*txp = w.tx;
 	return 0;
 }
 
@@ -326,6 +365,7 @@ void xpmem_conn_untake(struct xpmem_conn *conn, struct xpmem_txbuf *tx)
 	conn->tx_held--;
 	list_add(&tx->link, &conn->tx_free);
 	conn->credits++;
+	xpmem_grant_locked(conn);
 	spin_unlock(&conn->lock);
 	wake_up_all(&conn->wq);
 }
@@ -348,6 +388,7 @@ int xpmem_conn_post(struct xpmem_conn *conn, struct xpmem_txbuf *tx, u16 type,
 	if (ret) {
 		list_add(&tx->link, &conn->tx_free);
 		conn->credits++;
+		xpmem_grant_locked(conn);
 	}
 	spin_unlock(&conn->lock);
 	wake_up_all(&conn->wq);
@@ -424,6 +465,7 @@ static void xpmem_tx_done(struct ib_cq *cq, struct ib_wc *wc)
 		xpmem_wc_error(conn, wc, "send");
 	spin_lock(&conn->lock);
 	list_add(&tx->link, &conn->tx_free);
+	xpmem_grant_locked(conn);
 	spin_unlock(&conn->lock);
 	atomic_dec(&conn->posted);
 	wake_up_all(&conn->wq);
@@ -539,8 +581,10 @@ static bool xpmem_take_credits(struct xpmem_conn *conn,
 
 	spin_lock(&conn->lock);
 	ok = n <= conn->credit_max - conn->credits;
-	if (ok)
+	if (ok) {
 		conn->credits += n;
+		xpmem_grant_locked(conn);
+	}
 	spin_unlock(&conn->lock);
 	return ok;
 }

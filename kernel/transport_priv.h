@@ -179,6 +179,7 @@ struct xpmem_conn {
 	int credit_max;			/* its ring: credits never exceed it */
 	int to_return;			/* reposts not yet reported */
 	struct list_head tx_free;
+	struct list_head tx_waiters;	/* senders in arrival order */
 	int tx_held;			/* taken by senders, not yet posted */
 	bool credit_busy;		/* credit_tx is posted */
 	wait_queue_head_t wq;		/* credits, tx buffers, teardown */
@@ -282,6 +283,7 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    const void *payload, size_t len, unsigned long deadline,
 		    int keep);
 int xpmem_keep_request(u16 type);
+void xpmem_grant_locked(struct xpmem_conn *conn);
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 		    bool wait, const bool *abort, struct xpmem_txbuf **txp);
 void xpmem_conn_untake(struct xpmem_conn *conn, struct xpmem_txbuf *tx);

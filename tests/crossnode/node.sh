@@ -29,11 +29,12 @@ if [[ " $* " == *" trace "* ]]; then
 		echo 1 > $tr/events/xpmem/xpmem_$e/enable
 	done
 	echo 'ret < 0' > $tr/events/xpmem/xpmem_call_done/filter
-	echo 0 > $tr/events/xpmem/xpmem_fetch_serve/filter
+	echo 0 > $tr/events/xpmem/xpmem_fetch_serve/filter	# every FETCH served
 	echo 1 > $tr/events/xpmem/xpmem_call_done/enable
 	echo 1 > $tr/events/xpmem/xpmem_fetch_serve/enable
 	echo 1 > $tr/events/xpmem/xpmem_invalidate_serve/enable
-	# INVALIDATE (6) and credit messages (0x7f) on the wire
+	# FETCH (4), INVALIDATE (6) and credit messages (0x7f) on the wire:
+	# a call that never got to send (no msg_send) waited for a credit
 	for e in msg_send msg_recv msg_handle; do
 		echo 'type == 4 || type == 6 || type == 127' > $tr/events/xpmem/xpmem_$e/filter
 		echo 1 > $tr/events/xpmem/xpmem_$e/enable

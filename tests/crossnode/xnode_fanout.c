@@ -10,6 +10,8 @@
  *                      PUDs: one invalidation per PUD) while the other's
  *                      FETCHes fill its receive ring: neither may fence
  *                      the other (INVALIDATE has reserved credits)
+ *   fanout_fair        more FETCHing threads than credits: each is served
+ *                      in its turn, none times out (and fences)
  *   fanout_silent_nodes  every sharer node silent at once (tc drops its
  *                      RoCE packets): one net_timeout_ms in all
  *
@@ -589,10 +591,67 @@ static void case_fanout_credits(struct servant **sv, int node)
 	munmap((void *)addr, SPARSE_SIZE);
 }
 
+/*
+ * FETCHERS threads of one attacher (node 2) fetch a page at a time from
+ * this owner, over and over: more senders than credits, all waiting for
+ * the same connection's.  Each must be served in its turn: with
+ * wake_up_all() and a race for each credit, one thread lost every race
+ * until its call timed out and fenced an owner that was answering all
+ * the others (seen under load in fanout_credits).  The attacher's
+ * timeout is lowered to a few times what a fair turn costs.
+ */
+static void case_fanout_fair(struct servant **sv, int node)
+{
+	struct servant *s = sv[0];
+	long saved = net_timeout_ms(), timeout_ms, rfences0, rfences;
+	long rounds = -1, sigs = -1, ra;
+	struct inval_cfg c = { .nsv = 1, .natt = 1 };
+	double secs = 6, rtt = -1;
+	xpmem_segid_t mine;
+	uintptr_t addr;
+	int r, ok;
+
+	/* a turn: FETCHERS / the ring's credits round trips, the RTT here */
+	if (!inval_setup(&c, sv)) {
+		for (r = 0; r < 5 && !inval_round(&c, sv, r); r++)
+			;
+		rtt = inval_done(&c, sv, r == 5 ? 5 : 1);
+	}
+	timeout_ms = (long)(rtt * 1e3 * FETCHERS * 2);
+	if (timeout_ms < 1000)
+		timeout_ms = 1000;
+	mine = sparse_make(&addr);
+	if (mine <= 0 || rtt < 0) {
+		result(0, "fanout_fair_setup", "segment %llx, rtt %.1f ms",
+		       (long long)mine, rtt * 1e3);
+		return;
+	}
+	rfences0 = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
+	ra = param_get("remote_readahead");
+	rpc(s, "sh echo 1 > /sys/module/xpmem/parameters/remote_readahead");
+	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
+	    timeout_ms);
+	rpc(s, "fanfetch %llx %x", (long long)mine, (unsigned int)secs);
+	ok = sscanf(rpc(s, "fanwait"), "%ld %ld", &rounds, &sigs) == 2;
+	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
+	    saved);
+	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/remote_readahead",
+	    ra);
+	rfences = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
+	result(ok && rounds > 0 && sigs == 0 && rfences == rfences0,
+	       "fanout_fair_credits",
+	       "%d threads of node %d fetching a page at a time for %.0f s with net_timeout_ms %ld there (round trip %.1f ms): %ld rounds, %ld SIGBUS, fences of node 1 there %ld -> %ld",
+	       FETCHERS, node, secs, timeout_ms, rtt * 1e3, rounds, sigs,
+	       rfences0, rfences);
+	xpmem_remove(mine);
+	munmap((void *)addr, SPARSE_SIZE);
+}
+
 void cases_fanout(struct servant **sv, int nsv)
 {
 	case_fanout_coalesced(sv, nsv);
 	case_fanout_time(sv, nsv);
+	case_fanout_fair(sv, 2);
 	/*
 	 * Not on the debug kernel (XNODE_QUICK) yet: on a loaded host
 	 * (load 12-16 on 2 cores) both owners still fenced each other

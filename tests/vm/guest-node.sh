@@ -93,16 +93,19 @@ export XPMEM_HOST_CTL=$L
 export XPMEM_CLUSTER_KEY=$L/.run/cluster.key
 log "run: $(head -c 200 <<< "${XV_CMD[*]}" | tr '\n' ' ')"
 cd "$XV_REPO" || fatal "cannot cd to $XV_REPO"
-# Shortly before the host's timeout would kill us: where every thread of
-# every process waits (kernel stacks), into nodeI.stacks.
+# Shortly before the host's timeout would kill us: where every task
+# waits (kernel stacks), into nodeI.stacks and (blocked ones) the console.
 (
 	sleep "$(awk -v t="$XV_BARRIER_TIMEOUT" -v u="$(up)" \
 		'BEGIN { s = t - u - 30; printf "%d", s < 10 ? 10 : s }')"
-	log "about to time out: kernel stacks into node$I.stacks"
+	log "about to time out: blocked tasks on the console, stacks into node$I.stacks"
+	echo 1 > /proc/sys/kernel/sysrq
+	echo w > /proc/sysrq-trigger
+	# A read of a task's files may block where that task does: bounded.
 	for t in /proc/[0-9]*/task/[0-9]*; do
-		[[ -e $t/exe ]] || [[ $(< "$t/stat") == *" D "* ]] || continue
-		echo "== ${t#/proc/} $(< "$t/comm") $(cut -d' ' -f3 "$t/stat") wchan $(< "$t/wchan")"
-		cat "$t/stack"
+		[[ -r $t/stack ]] || continue
+		echo "== ${t#/proc/} $(timeout 2 cat "$t/comm") $(timeout 2 cat "$t/wchan")"
+		timeout 2 cat "$t/stack"
 	done > "$L/node$I.stacks" 2>&1
 ) < /dev/null > /dev/null 2>&1 &
 stacks=$!
