@@ -400,8 +400,9 @@ static void case_fanout_time(struct servant **sv, int nsv)
 		return;
 	printf("# figure inval_1node_1att_us %.0f\n", med[0] * 1e6);
 	printf("# figure inval_1node_4att_us %.0f\n", med[1] * 1e6);
-	result(med[1] <= 1.5 * med[0], "fanout_attachments_one_round_trip",
-	       "1 node: 4 attachments %.0f us, 1 attachment %.0f us (%.2fx, at most 1.5x)",
+	/* one at a time would cost ~4x; a loaded host adds noise to 1x */
+	result(med[1] <= 2.5 * med[0], "fanout_attachments_one_round_trip",
+	       "1 node: 4 attachments %.0f us, 1 attachment %.0f us (%.2fx, at most 2.5x)",
 	       med[1] * 1e6, med[0] * 1e6, med[1] / med[0]);
 	if (nsv < 2)
 		return;
@@ -609,10 +610,12 @@ static void case_fanout_fair(struct servant **sv, int node)
 	double secs = 6, rtt = -1;
 	xpmem_segid_t mine;
 	uintptr_t addr;
-	int r, ok;
+	int ok;
 
 	/* a turn: FETCHERS / the ring's credits round trips, the RTT here */
 	if (!inval_setup(&c, sv)) {
+		int r;
+
 		for (r = 0; r < 5 && !inval_round(&c, sv, r); r++)
 			;
 		rtt = inval_done(&c, sv, r == 5 ? 5 : 1);
