@@ -376,6 +376,26 @@ static void xpmem_fill_conn_data(struct xpmem_wire_conn *cd, u16 dst,
 		get_random_bytes(cd->nonce, sizeof(cd->nonce));
 }
 
+/*
+ * The QP's ack timeout, 4.096 us << net_ack_timeout: how long a lost
+ * packet that no later one reveals (the tail of a burst, a lone request)
+ * waits for its retransmission.  rdma_cm's default on RoCE is 19 (2.1 s):
+ * two such losses and a peer is fenced at net_timeout_ms.  Seven retries
+ * then bound the silence a connection survives: 8.6 s at 18 (1.07 s).
+ */
+static unsigned int net_ack_timeout = 18;
+module_param(net_ack_timeout, uint, 0644);
+MODULE_PARM_DESC(net_ack_timeout,
+		 "QP ack timeout of new connections, 4.096 us << N (8-24; 0: the fabric's default)");
+
+static void xpmem_set_ack_timeout(struct rdma_cm_id *id)
+{
+	unsigned int t = READ_ONCE(net_ack_timeout);
+
+	if (t)
+		rdma_set_ack_timeout(id, clamp(t, 8U, 24U));
+}
+
 static void xpmem_conn_param(struct rdma_conn_param *param, const void *data,
 			     u8 len)
 {
@@ -750,6 +770,7 @@ static int xpmem_cm_connect_request(struct rdma_cm_id *id,
 	}
 	id->context = conn;
 
+	xpmem_set_ack_timeout(id);
 	ret = xpmem_conn_setup(conn);
 	if (!ret) {
 		xpmem_conn_param(&param, &acc, sizeof(acc));
@@ -915,6 +936,8 @@ int xpmem_conn_start(struct xpmem_peer *peer)
 		return PTR_ERR(id);
 	}
 	conn->cm_id = id;
+	/* before the route: on RoCE it also sets the packet lifetime */
+	xpmem_set_ack_timeout(id);
 
 	spin_lock(&peer->lock);
 	peer->connecting = false;
