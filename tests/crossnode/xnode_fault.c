@@ -226,6 +226,8 @@ static void serve_stall(int fd, const uint64_t arg[4])
 	    pthread_create(&c, NULL, stall_mm, &st))
 		die("pthread_create");
 	if (host_ctl("stop", "stopped", index)) {
+		/* the stop may have happened unseen: never leave it */
+		host_ctl("cont", "conted", index);
 		st.go_fault = st.go_mm = 1;
 		st.go_detach = -1;
 		pthread_join(a, NULL);
