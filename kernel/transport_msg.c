@@ -298,8 +298,8 @@ int xpmem_keep_request(u16 type)
 }
 
 /*
- * Takes a credit (leaving @keep) and a send buffer.  Without @wait: at
- * once or -EAGAIN.  With it: waits killably until @deadline, in slices
+ * Takes a credit (leaving @keep) and a send buffer, in its turn among
+ * the senders (xpmem_grant_locked()).  Without @wait: at once or -EAGAIN.  With it: waits killably until @deadline, in slices
  * when @abort may cut it short (another task sets it without waking
  * conn->wq).  Returns 0, -ETIMEDOUT (the caller fences), -EINTR (fatal
  * signal or *@abort), or -EHOSTDOWN (connection dead).  Allocates
@@ -343,7 +343,6 @@ int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 			}
 		}
 	}
-	/* Granted meanwhile: take it, whatever ended the wait. */
 	spin_lock(&conn->lock);
 	if (!w.done) {
 		list_del(&w.link);
@@ -354,6 +353,11 @@ int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 		return ret;
 	if (!w.tx)
 		return -EHOSTDOWN;
+	/* Granted as the wait ended: killed or aborted gives it back. */
+	if (ret == -EINTR) {
+		xpmem_conn_untake(conn, w.tx);
+		return ret;
+	}
 	*txp = w.tx;
 	return 0;
 }
