@@ -476,6 +476,22 @@ static void case_fanout_silent_nodes(struct servant **sv, int nsv)
 	counter_settle("remote_attachments", 0, 10);
 }
 
+/*
+ * This host's invalidation round trip to sv[0] (median of 5, one
+ * attachment), in seconds, or -1: the scale of the bounds below.
+ */
+static double inval_rtt(struct servant **sv)
+{
+	struct inval_cfg c = { .nsv = 1, .natt = 1 };
+	int r;
+
+	if (inval_setup(&c, sv))
+		return -1;
+	for (r = 0; r < 5 && !inval_round(&c, sv, r); r++)
+		;
+	return inval_done(&c, sv, r == 5 ? 5 : 1);
+}
+
 struct mprot_arg {
 	struct servant *s;
 	uintptr_t addr;
@@ -515,8 +531,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	long fences0 = peer_field(node, "fences"), rfences0, fences, rfences;
 	long rounds = -1, sigs = -1, rrounds = -1, rsigs = -1;
 	long saved = net_timeout_ms(), timeout_ms;
-	struct inval_cfg c = { .nsv = 1, .natt = 1 };
-	double secs = 8, timeout, rtt = -1;
+	double secs = 8, timeout, rtt;
 	xpmem_segid_t mine, theirs = -1;
 	struct mprot_arg m = { .s = s };
 	uintptr_t addr;
@@ -534,13 +549,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	 * on a loaded host: 140 ms, 11 s).  Credits that never come back do
 	 * not come back in any time: both still fence.
 	 */
-	if (!inval_setup(&c, sv)) {
-		int r;
-
-		for (r = 0; r < 5 && !inval_round(&c, sv, r); r++)
-			;
-		rtt = inval_done(&c, sv, r == 5 ? 5 : 1);
-	}
+	rtt = inval_rtt(sv);
 	timeout_ms = (long)(rtt * 1e3 * SPARSE_PUDS * 10);
 	if (timeout_ms < saved)
 		timeout_ms = saved;
@@ -608,20 +617,13 @@ static void case_fanout_fair(struct servant **sv, int node)
 	struct servant *s = sv[0];
 	long saved = net_timeout_ms(), timeout_ms, rfences0, rfences;
 	long rounds = -1, sigs = -1, ra;
-	struct inval_cfg c = { .nsv = 1, .natt = 1 };
-	double secs = 6, rtt = -1;
+	double secs = 6, rtt;
 	xpmem_segid_t mine;
 	uintptr_t addr;
 	int ok;
 
 	/* a turn: FETCHERS / the ring's credits round trips, the RTT here */
-	if (!inval_setup(&c, sv)) {
-		int r;
-
-		for (r = 0; r < 5 && !inval_round(&c, sv, r); r++)
-			;
-		rtt = inval_done(&c, sv, r == 5 ? 5 : 1);
-	}
+	rtt = inval_rtt(sv);
 	timeout_ms = (long)(rtt * 1e3 * FETCHERS * 6);
 	if (timeout_ms < 2000)
 		timeout_ms = 2000;
