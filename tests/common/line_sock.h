@@ -6,6 +6,7 @@
 #ifndef XPMEM_TEST_LINE_SOCK_H
 #define XPMEM_TEST_LINE_SOCK_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -29,13 +30,21 @@ int line_send(int fd, const char *fmt, ...)
 	return write(fd, buf, (size_t)n) == n ? 0 : -1;
 }
 
-/* Reads one line (without its newline) into @buf; -1 on EOF or error. */
+/*
+ * Reads one line (without its newline) into @buf; -1 on EOF or error (a
+ * signal handled meanwhile, e.g. SIGCHLD of another thread's system(),
+ * is not one).
+ */
 static inline int line_recv(int fd, char *buf, size_t max)
 {
 	size_t n = 0;
 
 	while (n + 1 < max) {
-		if (read(fd, buf + n, 1) != 1)
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 1)
 			return -1;
 		if (buf[n] == '\n')
 			break;

@@ -60,6 +60,13 @@ int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
 		  size_t off, size_t size, struct remote_att *ra);
 void remote_detach(struct servant *s, struct remote_att *ra);
 /* The servant's checksum of [addr, addr + size): 0, or -1 on a signal. */
+/* This node's RoCE packets dropped on the way out (tc), and back. */
+#define TC_SILENT "/usr/sbin/modprobe -a sch_prio cls_u32 act_gact && " \
+	"/usr/sbin/tc qdisc add dev eth0 root handle 1: prio && " \
+	"/usr/sbin/tc filter add dev eth0 parent 1: protocol ip prio 1 u32 " \
+	"match ip protocol 17 0xff match ip dport 4791 0xffff action drop"
+#define TC_VOCAL "/usr/sbin/tc qdisc del dev eth0 root"
+
 int remote_sum(struct servant *s, uintptr_t addr, size_t size, uint64_t *sum,
 	       double *secs);
 long long remote_get(struct servant *s, xpmem_segid_t segid, int flags);

@@ -415,12 +415,6 @@ static void case_fanout_time(struct servant **sv, int nsv)
 	printf("# figure inval_%dnodes_vs_1node %.2f\n", nsv, med[2] / med[1]);
 }
 
-#define TC_SILENT "/usr/sbin/modprobe -a sch_prio cls_u32 act_gact && " \
-	"/usr/sbin/tc qdisc add dev eth0 root handle 1: prio && " \
-	"/usr/sbin/tc filter add dev eth0 parent 1: protocol ip prio 1 u32 " \
-	"match ip protocol 17 0xff match ip dport 4791 0xffff action drop"
-#define TC_VOCAL "/usr/sbin/tc qdisc del dev eth0 root"
-
 /*
  * Every sharer node falls silent at once (its RoCE packets dropped on the
  * way out, tc): the invalidation sends to all of them before it waits,

@@ -17,6 +17,9 @@
  *    that is stopped (SIGSTOP of its QEMU, tests/vm/run-vm stop.J), another
  *    thread's mmap+munmap finishes within 50 ms; a fetch that lands after
  *    the attachment was detached frees its pages.
+ *  - fault_tail_loss: the owner's node silent for 0.3 s while a FETCH is
+ *    answered: the reply comes with the QP's retransmission, within
+ *    net_ack_timeout (1.07 s), not rdma_cm's RoCE default (2.1 s)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -628,6 +631,96 @@ out:
 	munmap(buf, size);
 }
 
+/* Ends the owner's silence (TC_SILENT) after 0.3 s; when it did. */
+struct silence {
+	int vocal;
+	double end;
+};
+
+static void *silence_end(void *arg)
+{
+	struct silence *q = arg;
+
+	usleep(300000);
+	q->vocal = system(TC_VOCAL);
+	q->end = now_s();
+	return NULL;
+}
+
+/*
+ * One fault whose FETCH reply the owner's node drops: how long it took
+ * and how long the silence lasted (0.3 s and tc's own start-up), or -1.
+ */
+static int tail_loss_round(struct servant *s, uintptr_t addr,
+			   const unsigned char *want, double *secs,
+			   double *silent)
+{
+	struct silence q = { .vocal = -1 };
+	uint64_t sum = 0;
+	double t0;
+	pthread_t t;
+	int ok;
+
+	ok = !system(TC_SILENT);
+	t0 = now_s();
+	if (!ok || pthread_create(&t, NULL, silence_end, &q)) {
+		q.vocal = system(TC_VOCAL);
+		return -1;
+	}
+	ok = !remote_sum(s, addr, PG, &sum, secs) && sum == checksum(want, PG);
+	pthread_join(t, NULL);
+	*silent = q.end - t0;
+	return ok && !q.vocal ? 0 : -1;
+}
+
+/*
+ * A lost packet that no later one reveals waits for the QP's ack timeout
+ * before it is sent again: net_ack_timeout, 4.096 us << 18 = 1.07 s here,
+ * where rdma_cm's default on RoCE (19) waits 2.1 s, and two such losses
+ * fenced a live owner.  The owner's node drops its RoCE packets for 0.3 s
+ * while the attacher faults a page: the FETCH reply is lost whole and
+ * arrives with its retransmission, at 1.07 s (2.1 s with 19).  A silence
+ * that outlasts the first retransmission (tc starting slowly on a loaded
+ * guest) cannot tell them apart: such a round is repeated, 3 at most.
+ */
+static void case_fault_tail_loss(struct servant *s)
+{
+	size_t size = 4 * PG;
+	unsigned char *buf = owner_buffer(size, 61);
+	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
+					 (void *)0600);
+	long fences0 = peer_field(2, "fences"), ack = param_get("net_ack_timeout");
+	double secs = -1, silent = -1;
+	struct remote_att ra;
+	int ok = 0, round;
+
+	for (round = 0; segid > 0 && round < 3; round++) {
+		if (remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra))
+			break;
+		ok = !tail_loss_round(s, ra.addr, buf, &secs, &silent);
+		remote_detach(s, &ra);
+		if (!ok || silent < 0.9)
+			break;
+	}
+	if (segid <= 0 || (!ok && secs < 0 && silent < 0))
+		result(0, "fault_tail_loss_setup", "segid %llx",
+		       (long long)segid);
+	else if (ok && silent >= 0.9)
+		result(1, "fault_tail_loss",
+		       "not checked: the owner's silence lasted %.2f s in each of 3 rounds (tc starting slowly), past the first retransmission",
+		       silent);
+	else
+		result(ok && secs < 1.8 && peer_field(2, "fences") == fences0,
+		       "fault_tail_loss",
+		       "a fault whose FETCH reply the owner's node dropped (%.2f s of silence): %.2f s (at most 1.8: net_ack_timeout %ld here; 19 would take 2.1), %s, fences %ld -> %ld",
+		       silent, secs, ack,
+		       ok ? "the owner's data" : "WRONG, SIGBUS or tc failed",
+		       fences0, peer_field(2, "fences"));
+	if (segid > 0)
+		xpmem_remove(segid);
+	munmap(buf, size);
+}
+
 void cases_fault(struct servant **sv, int nsv)
 {
 	(void)nsv;
@@ -636,4 +729,5 @@ void cases_fault(struct servant **sv, int nsv)
 	case_fault_ucx(sv[0]);
 	case_fault_inval(sv[0]);
 	case_fault_stall(sv[0]);
+	case_fault_tail_loss(sv[0]);
 }
