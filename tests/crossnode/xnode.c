@@ -819,13 +819,20 @@ int host_ctl(const char *req, const char *ack, int index)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	unlink(path);	/* the answer of an earlier round */
 	snprintf(path, sizeof(path), "%s/%s.%d", dir, req, index);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
+	do	/* 9p: a signal handled meanwhile interrupts the open */
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		printf("# host_ctl %s.%d: %s\n", req, index, strerror(errno));
 		return -1;
+	}
 	close(fd);
 	while (!listed(dir, name)) {
-		if (now_s() - t0 > 30)
+		if (now_s() - t0 > 30) {
+			printf("# host_ctl %s.%d: no %s in 30 s\n", req, index,
+			       name);
 			return -1;
+		}
 		usleep(20000);
 	}
 	return 0;

@@ -729,5 +729,9 @@ void cases_fault(struct servant **sv, int nsv)
 	case_fault_ucx(sv[0]);
 	case_fault_inval(sv[0]);
 	case_fault_stall(sv[0]);
-	case_fault_tail_loss(sv[0]);
+	/* the debug kernel has no sch_prio, cls_u32, act_gact for TC_SILENT */
+	if (getenv("XNODE_QUICK"))
+		printf("# skip fault_tail_loss: no tc drop on the debug kernel\n");
+	else
+		case_fault_tail_loss(sv[0]);
 }
