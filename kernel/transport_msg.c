@@ -298,51 +298,54 @@ int xpmem_keep_request(u16 type)
 }
 
 /*
- * Takes a credit (leaving @keep) and a send buffer, in its turn among
- * the senders (xpmem_grant_locked()).  Without @wait: at once or -EAGAIN.  With it: waits killably until @deadline, in slices
- * when @abort may cut it short (another task sets it without waking
- * conn->wq).  Returns 0, -ETIMEDOUT (the caller fences), -EINTR (fatal
- * signal or *@abort), or -EHOSTDOWN (connection dead).  Allocates
- * nothing and takes no mutex: the call path may run from an MMU notifier.
+ * Waits killably until @w is granted or @deadline, in slices when @abort
+ * may cut it short (another task sets it without waking conn->wq).
+ * Returns 0 (granted), -ETIMEDOUT or -EINTR (fatal signal or *@abort).
+ */
+static int xpmem_tx_wait_turn(struct xpmem_conn *conn, struct xpmem_tx_wait *w,
+			      unsigned long deadline, const bool *abort)
+{
+	long left, t;
+
+	might_sleep();
+	for (;;) {
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			left = 1;
+		if (abort)
+			left = min(left, (long)(HZ / 20 ?: 1));
+		t = wait_event_killable_timeout(conn->wq, READ_ONCE(w->done),
+						left);
+		if (t < 0)
+			return -EINTR;
+		if (t > 0)
+			return 0;
+		if (abort && READ_ONCE(*abort))
+			return -EINTR;
+		if (time_after_eq(jiffies, deadline))
+			return -ETIMEDOUT;
+	}
+}
+
+/*
+ * Takes a credit (leaving @keep) and a send buffer, in its turn among the
+ * senders (xpmem_grant_locked()).  Without @wait: at once or -EAGAIN.
+ * With it: as xpmem_tx_wait_turn().  Returns 0, -ETIMEDOUT (the caller
+ * fences), -EINTR, or -EHOSTDOWN (connection dead).  Allocates nothing
+ * and takes no mutex: the call path may run from an MMU notifier.
  */
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 		    bool wait, const bool *abort, struct xpmem_txbuf **txp)
 {
 	struct xpmem_tx_wait w = { .keep = keep };
-	long left, t;
 	int ret = 0;
 
 	spin_lock(&conn->lock);
 	list_add_tail(&w.link, &conn->tx_waiters);
 	xpmem_grant_locked(conn);
 	spin_unlock(&conn->lock);
-	if (!w.done && wait) {
-		might_sleep();
-		for (;;) {
-			left = (long)(deadline - jiffies);
-			if (left <= 0)
-				left = 1;
-			if (abort)
-				left = min(left, (long)(HZ / 20 ?: 1));
-			t = wait_event_killable_timeout(conn->wq,
-							READ_ONCE(w.done),
-							left);
-			if (t < 0) {
-				ret = -EINTR;
-				break;
-			}
-			if (t > 0)
-				break;
-			if (abort && READ_ONCE(*abort)) {
-				ret = -EINTR;
-				break;
-			}
-			if (time_after_eq(jiffies, deadline)) {
-				ret = -ETIMEDOUT;
-				break;
-			}
-		}
-	}
+	if (!w.done && wait)
+		ret = xpmem_tx_wait_turn(conn, &w, deadline, abort);
 	spin_lock(&conn->lock);
 	if (!w.done) {
 		list_del(&w.link);
