@@ -397,7 +397,7 @@ const char *rpc(struct servant *s, const char *fmt, ...)
 		       s->addr, buf, errno == EAGAIN ? "timed out" :
 		       "went away");
 		fflush(stdout);
-		die("servant %s went away", s->addr);
+		die("rpc to servant %s", s->addr);
 	}
 	return reply;
 }
@@ -1232,6 +1232,12 @@ int param_set(const char *name, long v)
 		return -1;
 	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -1;
 	return fclose(f) ? -1 : ret;
+}
+
+/* The servant's node sets xpmem module parameter @name to @v. */
+void servant_param_set(struct servant *s, const char *name, long v)
+{
+	rpc(s, "sh echo %ld > " PARAM_DIR "%s", v, name);
 }
 
 /* The servant GETs @segid: the permit id, or -errno. */

@@ -54,12 +54,12 @@ void result(int ok, const char *name, const char *fmt, ...)
 /* One request, one line of reply (valid until the next rpc()). */
 const char *rpc(struct servant *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void servant_param_set(struct servant *s, const char *name, long v);
 long rpc_counter(struct servant *s, const char *name);
 /* The servant gets and attaches [off, off + size) of @segid; 0 or -1. */
 int remote_attach(struct servant *s, xpmem_segid_t segid, int flags,
 		  size_t off, size_t size, struct remote_att *ra);
 void remote_detach(struct servant *s, struct remote_att *ra);
-/* The servant's checksum of [addr, addr + size): 0, or -1 on a signal. */
 /* This node's RoCE packets dropped on the way out (tc), and back. */
 #define TC_SILENT "/usr/sbin/modprobe -a sch_prio cls_u32 act_gact && " \
 	"/usr/sbin/tc qdisc add dev eth0 root handle 1: prio && " \
@@ -67,6 +67,7 @@ void remote_detach(struct servant *s, struct remote_att *ra);
 	"match ip protocol 17 0xff match ip dport 4791 0xffff action drop"
 #define TC_VOCAL "/usr/sbin/tc qdisc del dev eth0 root"
 
+/* The servant's checksum of [addr, addr + size): 0, or -1 on a signal. */
 int remote_sum(struct servant *s, uintptr_t addr, size_t size, uint64_t *sum,
 	       double *secs);
 long long remote_get(struct servant *s, xpmem_segid_t segid, int flags);

@@ -515,8 +515,7 @@ static void *remote_mprotect(void *arg)
 static void both_timeout_ms(struct servant *s, long ms)
 {
 	param_set("net_timeout_ms", ms);
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
-	    ms);
+	servant_param_set(s, "net_timeout_ms", ms);
 }
 
 static void case_fanout_credits(struct servant **sv, int node)
@@ -563,7 +562,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	/* One page per FETCH: many small requests fill the rings. */
 	ra = param_get("remote_readahead");
 	param_set("remote_readahead", 1);
-	rpc(s, "sh echo 1 > /sys/module/xpmem/parameters/remote_readahead");
+	servant_param_set(s, "remote_readahead", 1);
 	rpc(s, "fanfetch %llx %x", (long long)mine, (unsigned int)secs);
 	pid = fetch_start(theirs, secs, &rfd);
 	sleep(2);	/* both rings busy with FETCH */
@@ -575,8 +574,7 @@ static void case_fanout_credits(struct servant **sv, int node)
 	ok &= sscanf(rpc(s, "fanwait"), "%ld %ld", &rrounds, &rsigs) == 2 &&
 	      rrounds >= 0;
 	param_set("remote_readahead", ra);
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/remote_readahead",
-	    ra);
+	servant_param_set(s, "remote_readahead", ra);
 	fences = peer_field(node, "fences");
 	rfences = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
 	both_timeout_ms(s, saved);
@@ -629,15 +627,12 @@ static void case_fanout_fair(struct servant **sv, int node)
 	}
 	rfences0 = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
 	ra = param_get("remote_readahead");
-	rpc(s, "sh echo 1 > /sys/module/xpmem/parameters/remote_readahead");
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
-	    timeout_ms);
+	servant_param_set(s, "remote_readahead", 1);
+	servant_param_set(s, "net_timeout_ms", timeout_ms);
 	rpc(s, "fanfetch %llx %x", (long long)mine, (unsigned int)secs);
 	ok = sscanf(rpc(s, "fanwait"), "%ld %ld", &rounds, &sigs) == 2;
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/net_timeout_ms",
-	    saved);
-	rpc(s, "sh echo %ld > /sys/module/xpmem/parameters/remote_readahead",
-	    ra);
+	servant_param_set(s, "net_timeout_ms", saved);
+	servant_param_set(s, "remote_readahead", ra);
 	rfences = strtol(rpc(s, "fanpeer 1 fences"), NULL, 10);
 	result(ok && rounds > 0 && sigs == 0 && rfences == rfences0,
 	       "fanout_fair_credits",
