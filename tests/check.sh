@@ -181,8 +181,8 @@ for i in "${!stage_names[@]}"; do
 	((stage_fail[i] > 0)) || continue
 	log="$LOGDIR/${stage_names[$i]}.log"
 	echo "=== ${stage_names[$i]} failed ($log):"
-	grep -E 'FAIL|^run-vm: .*(timed out|exit)|^run-vm: +\[.*(WARNING|BUG|hung|Oops)' "$log" |
-		grep -v '^run-vm: FAIL' | head -n 5 | cut -c1-240
+	grep -E 'FAIL|# host_ctl|^run-vm: .*(timed out|exit)|^run-vm: +\[.*(WARNING|BUG|hung|Oops)' "$log" |
+		grep -v '^run-vm: FAIL' | head -n 5 | cut -c1-480
 	for node in $(grep -o '^\[node[0-9]*\]' "$log" | sort -uV); do
 		awk -v p="$node " 'index($0, p) == 1' "$log" | tail -n 1 | cut -c1-240
 	done

@@ -46,6 +46,16 @@ if [[ " $* " == *" trace "* ]]; then
 		while sleep 0.5; do
 			p=$(grep '^node' /proc/xpmem/peers 2>/dev/null) || continue
 			echo "$(cut -d' ' -f1 /proc/uptime) $p" >> "$XPMEM_LOGDIR/peers.txt"
+			# each RC QP's send and receive PSNs: a stalled
+			# connection shows which side stopped (qp.txt)
+			# and the NIC's: packets queued, sent, received (net.txt)
+			t=$(cut -d' ' -f1 /proc/uptime)
+			rdma res show qp type RC 2>&1 | sed "s/^/$t /" >> "$XPMEM_LOGDIR/qp.txt"
+			{ echo "$t $(tc -s qdisc show dev eth0 | grep -o 'backlog.*' | head -n 1)" \
+				"tx/rx packets, drops" \
+				$(cd /sys/class/net/eth0/statistics &&
+				  cat tx_packets rx_packets tx_dropped rx_dropped)
+			} >> "$XPMEM_LOGDIR/net.txt"
 			f=$(echo "$p" | sed -n 's/.* fences \([0-9]*\).*/\1/p' | tr '\n' ' ')
 			[[ -z $f0 ]] && f0=$f
 			if [[ $f != "$f0" ]]; then

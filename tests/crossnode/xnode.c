@@ -9,6 +9,7 @@
  * the stress (debug kernel); XNODE_ONLY=AREA runs only the cases of
  * xnode_AREA.c (fault, wb, fanout, trace) and the gauge check, and
  * XNODE_ONLY=latency only the latency figures (development runs);
+ * XNODE_ONLY=read the read case 20 times (a transport stress);
  * XNODE_PEER_KILLED=1 ends with the last node's
  * VM killed by the host (tests/vm/run-vm): with one servant the owner's
  * wait for its ack must stay killable, with more the invalidation must
@@ -1500,6 +1501,11 @@ static int cmd_drive(int argc, char **argv)
 	only = getenv("XNODE_ONLY");
 	if (only && !strcmp(only, "latency")) {
 		case_latency(sv[0]);
+		goto quit;
+	}
+	if (only && !strcmp(only, "read")) {	/* a transport stress */
+		for (i = 0; i < 20 && !failed; i++)
+			case_read(sv[0]);
 		goto quit;
 	}
 	if (!only) {
