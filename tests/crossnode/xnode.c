@@ -347,7 +347,7 @@ static int cmd_serve(int argc, char **argv)
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (lfd < 0 || bind(lfd, (void *)&sa, sizeof(sa)) || listen(lfd, 1))
 		die("listen on port %s", argv[0]);
-	alarm(600);	/* never outlive a broken driver */
+	alarm(3600);	/* never outlive a broken driver (run-vm kills first) */
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
@@ -381,6 +381,25 @@ void result(int ok, const char *name, const char *fmt, ...)
 		failed++;
 }
 
+/*
+ * Every guest writes its tasks' kernel stacks to LOGDIR/nodeI.stacks
+ * (tests/vm/guest-node.sh): where a servant that does not answer waits.
+ */
+static void stacks_request(void)
+{
+	const char *dir = getenv("XPMEM_HOST_CTL");
+	char path[512];
+	int fd;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/stacks", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	sleep(15);	/* theirs are written meanwhile */
+}
+
 /* Sends a request and parses up to two numbers (hex) of the reply. */
 char reply[512];
 
@@ -398,6 +417,7 @@ const char *rpc(struct servant *s, const char *fmt, ...)
 		       s->addr, buf, errno == EAGAIN ? "timed out" :
 		       "went away");
 		fflush(stdout);
+		stacks_request();
 		die("rpc to servant %s", s->addr);
 	}
 	return reply;

@@ -93,12 +93,16 @@ export XPMEM_HOST_CTL=$L
 export XPMEM_CLUSTER_KEY=$L/.run/cluster.key
 log "run: $(head -c 200 <<< "${XV_CMD[*]}" | tr '\n' ' ')"
 cd "$XV_REPO" || fatal "cannot cd to $XV_REPO"
-# Shortly before the host's timeout would kill us: where every task
+# Shortly before the host's timeout would kill us, or as soon as a guest
+# asks (XPMEM_HOST_CTL/stacks: a test saw a peer hang): where every task
 # waits (kernel stacks), into nodeI.stacks and (blocked ones) the console.
 (
-	sleep "$(awk -v t="$XV_BARRIER_TIMEOUT" -v u="$(up)" \
-		'BEGIN { s = t - u - 30; printf "%d", s < 10 ? 10 : s }')"
-	log "about to time out: blocked tasks on the console, stacks into node$I.stacks"
+	deadline=$(awk -v t="$XV_BARRIER_TIMEOUT" -v u="$(up)" \
+		'BEGIN { s = t - 30; printf "%d", s < u + 10 ? u + 10 : s }')
+	until [[ -e $L/stacks ]] || (($(up | cut -d. -f1) >= deadline)); do
+		sleep 1
+	done
+	log "blocked tasks on the console, stacks into node$I.stacks"
 	echo 1 > /proc/sys/kernel/sysrq
 	echo w > /proc/sysrq-trigger
 	# A read of a task's files may block where that task does: bounded.
