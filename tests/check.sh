@@ -186,6 +186,17 @@ for i in "${!stage_names[@]}"; do
 	for node in $(grep -o '^\[node[0-9]*\]' "$log" | sort -uV); do
 		awk -v p="$node " 'index($0, p) == 1' "$log" | tail -n 1 | cut -c1-240
 	done
+	# Where the test programs waited, if a guest dumped its stacks (a
+	# timeout, or a servant that did not answer): wchan, top frames.
+	for f in "$LOGDIR/${stage_names[$i]}"/node*.stacks; do
+		[[ -e $f ]] || continue
+		awk -v n="$(basename "$f" .stacks)" '
+			/^== / { if (t != "") print t; t = ""
+				 if ($3 ~ /^(xnode|xpmem|hostile|cluster)/) t = n ": " $3 " " $4 ":" }
+			/^\[</ && t != "" && k++ < 3 { t = t " " $2 }
+			/^== / { k = 0 }
+			END { if (t != "") print t }' "$f" | head -n 4 | cut -c1-240
+	done
 done
 echo "${total_pass} passed, ${total_fail} failed"
 ((total_fail == 0))
