@@ -301,6 +301,7 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 			 unsigned int flags)
 {
 	unsigned long deadline = jiffies + xpmem_net_timeout();
+	unsigned long cap = deadline + XPMEM_NET_BUSY_WAITS * xpmem_net_timeout();
 	struct xpmem_net_req call = { .type = type };
 	struct xpmem_conn *conn = NULL;
 	struct xpmem_peer *peer;
@@ -343,12 +344,15 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 	spin_unlock(&peer->lock);
 
 	ret = xpmem_conn_send(conn, type, XPMEM_WIRE_F_REQUEST, call.seq, req,
-			      req_len, deadline, xpmem_keep_request(type));
-	if (!ret) {
+			      req_len, deadline, cap, xpmem_keep_request(type));
+	while (!ret) {
 		t = (long)(deadline - jiffies);
 		t = wait_for_completion_killable_timeout(&call.done,
 							 max(t, 1L));
 		ret = t < 0 ? -EINTR : t == 0 ? -ETIMEDOUT : 0;
+		if (ret != -ETIMEDOUT || !xpmem_conn_heard(conn, &deadline, cap))
+			break;
+		ret = 0;	/* a busy peer, not a silent one: wait on */
 	}
 	spin_lock(&peer->lock);
 	if (!list_empty(&call.link))
@@ -418,7 +422,8 @@ int xpmem_net_batch_open(struct xpmem_net_batch *b, struct xpmem_net_req *r,
 	ret = xpmem_peer_current(r->peer, &r->conn);
 	if (!ret)
 		ret = xpmem_conn_take(r->conn, xpmem_keep_request(type),
-				      b->deadline, wait, &b->abort, &r->tx);
+				      b->deadline, b->deadline, wait, &b->abort,
+				      &r->tx);
 	if (ret == -ETIMEDOUT) {
 		atomic_inc(&r->peer->timeouts);
 		xpmem_peer_fence(r->peer, r->conn,

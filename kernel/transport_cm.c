@@ -226,6 +226,7 @@ static struct xpmem_conn *xpmem_conn_alloc(struct xpmem_peer *peer,
 	conn->state = XPMEM_CONN_CONNECTING;
 	INIT_LIST_HEAD(&conn->tx_free);
 	INIT_LIST_HEAD(&conn->tx_waiters);
+	conn->heard = jiffies;
 	INIT_LIST_HEAD(&conn->pending_link);
 	INIT_DELAYED_WORK(&conn->auth_work, xpmem_conn_auth_timeout);
 	init_waitqueue_head(&conn->wq);
@@ -457,6 +458,7 @@ static int xpmem_cm_established(struct xpmem_conn *conn,
 	struct xpmem_peer *peer = conn->peer;
 	u8 mac[XPMEM_AUTH_MAC_LEN];
 	struct xpmem_link_key *k;
+	unsigned long deadline;
 	int ret;
 
 	might_sleep();
@@ -495,8 +497,9 @@ static int xpmem_cm_established(struct xpmem_conn *conn,
 	conn->credit_max = conn->credits;
 	spin_unlock(&conn->lock);
 	WRITE_ONCE(conn->authed, true);
+	deadline = jiffies + xpmem_net_timeout();
 	ret = xpmem_conn_send(conn, XPMEM_WIRE_AUTH, 0, 0, mac, sizeof(mac),
-			      jiffies + xpmem_net_timeout(), 0);
+			      deadline, deadline, 0);
 	memzero_explicit(mac, sizeof(mac));
 	if (ret)
 		return ret;

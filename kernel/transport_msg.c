@@ -298,12 +298,33 @@ int xpmem_keep_request(u16 type)
 }
 
 /*
- * Waits killably until @w is granted or @deadline, in slices when @abort
- * may cut it short (another task sets it without waking conn->wq).
- * Returns 0 (granted), -ETIMEDOUT or -EINTR (fatal signal or *@abort).
+ * A wait for the peer reached *@deadline: if the peer was heard from
+ * within net_timeout_ms (it answers, returns credits), the wait was for a
+ * busy link, not a silent peer, and *@deadline moves to net_timeout_ms
+ * after the peer was last heard, never past @cap.  Returns whether it did.
+ */
+bool xpmem_conn_heard(struct xpmem_conn *conn, unsigned long *deadline,
+		      unsigned long cap)
+{
+	unsigned long next = READ_ONCE(conn->heard) + xpmem_net_timeout();
+
+	if (time_after(next, cap))
+		next = cap;
+	if (!time_after(next, jiffies))
+		return false;
+	*deadline = next;
+	return true;
+}
+
+/*
+ * Waits killably until @w is granted or @deadline (moved on while the peer
+ * is heard from, up to @cap), in slices when @abort may cut it short
+ * (another task sets it without waking conn->wq).  Returns 0 (granted),
+ * -ETIMEDOUT or -EINTR (fatal signal or *@abort).
  */
 static int xpmem_tx_wait_turn(struct xpmem_conn *conn, struct xpmem_tx_wait *w,
-			      unsigned long deadline, const bool *abort)
+			      unsigned long deadline, unsigned long cap,
+			      const bool *abort)
 {
 	long left, t;
 
@@ -322,7 +343,8 @@ static int xpmem_tx_wait_turn(struct xpmem_conn *conn, struct xpmem_tx_wait *w,
 			return 0;
 		if (abort && READ_ONCE(*abort))
 			return -EINTR;
-		if (time_after_eq(jiffies, deadline))
+		if (time_after_eq(jiffies, deadline) &&
+		    !xpmem_conn_heard(conn, &deadline, cap))
 			return -ETIMEDOUT;
 	}
 }
@@ -330,12 +352,13 @@ static int xpmem_tx_wait_turn(struct xpmem_conn *conn, struct xpmem_tx_wait *w,
 /*
  * Takes a credit (leaving @keep) and a send buffer, in its turn among the
  * senders (xpmem_grant_locked()).  Without @wait: at once or -EAGAIN.
- * With it: as xpmem_tx_wait_turn().  Returns 0, -ETIMEDOUT (the caller
+ * With it: as xpmem_tx_wait_turn() (@cap = @deadline: no extension).  Returns 0, -ETIMEDOUT (the caller
  * fences), -EINTR, or -EHOSTDOWN (connection dead).  Allocates nothing
  * and takes no mutex: the call path may run from an MMU notifier.
  */
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
-		    bool wait, const bool *abort, struct xpmem_txbuf **txp)
+		    unsigned long cap, bool wait, const bool *abort,
+		    struct xpmem_txbuf **txp)
 {
 	struct xpmem_tx_wait w = { .keep = keep };
 	int ret = 0;
@@ -345,7 +368,7 @@ int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 	xpmem_grant_locked(conn);
 	spin_unlock(&conn->lock);
 	if (!w.done && wait)
-		ret = xpmem_tx_wait_turn(conn, &w, deadline, abort);
+		ret = xpmem_tx_wait_turn(conn, &w, deadline, cap, abort);
 	spin_lock(&conn->lock);
 	if (!w.done) {
 		list_del(&w.link);
@@ -419,7 +442,7 @@ int xpmem_conn_post(struct xpmem_conn *conn, struct xpmem_txbuf *tx, u16 type,
  */
 int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    const void *payload, size_t len, unsigned long deadline,
-		    int keep)
+		    unsigned long cap, int keep)
 {
 	struct xpmem_txbuf *tx;
 	int ret;
@@ -427,7 +450,7 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 	might_sleep();
 	if (len > XPMEM_NET_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	ret = xpmem_conn_take(conn, keep, deadline, true, NULL, &tx);
+	ret = xpmem_conn_take(conn, keep, deadline, cap, true, NULL, &tx);
 	if (ret)
 		return ret;
 	if (len)
@@ -664,6 +687,7 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	/* A message from the peer proves the connection is established. */
 	if (READ_ONCE(conn->state) == XPMEM_CONN_CONNECTING)
 		xpmem_conn_set_up(conn);
+	WRITE_ONCE(conn->heard, jiffies);
 	wake_up_all(&conn->wq);
 	atomic64_inc(&peer->rx_msgs);
 	atomic64_add(len, &peer->rx_bytes);
@@ -704,12 +728,12 @@ static int xpmem_send_reply(struct xpmem_rxbuf *rx, u16 flags,
 			    const void *payload, size_t len)
 {
 	struct xpmem_conn *conn = rx->conn;
+	unsigned long deadline = jiffies + xpmem_net_timeout();
 	int ret;
 
 	rx->replied = true;
 	ret = xpmem_conn_send(conn, rx->rx.type, XPMEM_WIRE_F_REPLY | flags,
-			      rx->rx.seq, payload, len,
-			      jiffies + xpmem_net_timeout(),
+			      rx->rx.seq, payload, len, deadline, deadline,
 			      XPMEM_NET_KEEP_REPLY);
 	if (ret == -ETIMEDOUT) {
 		atomic_inc(&conn->peer->timeouts);

@@ -113,6 +113,14 @@ enum xpmem_rej_reason {
 #define XPMEM_NET_RESERVED	XPMEM_NET_CREDIT_BATCH
 #define XPMEM_NET_KEEP_ORDINARY	(XPMEM_NET_KEEP_REQUEST + XPMEM_NET_RESERVED)
 static_assert(XPMEM_NET_KEEP_ORDINARY < XPMEM_NET_RING);
+/*
+ * A call fences its peer once the peer was silent for net_timeout_ms; a
+ * peer still heard from (it answers other calls, returns credits) only
+ * makes it wait, at most this many net_timeout_ms more: on a busy link
+ * the wait for a credit and a reply can outlast one timeout (32 threads
+ * fetching from a loaded guest waited 4.5 s of a 5 s timeout for a credit).
+ */
+#define XPMEM_NET_BUSY_WAITS	3
 #define XPMEM_NET_BUF_SIZE	(sizeof(struct xpmem_wire_hdr) + \
 				 XPMEM_NET_MAX_PAYLOAD)
 
@@ -184,6 +192,7 @@ struct xpmem_conn {
 	bool credit_busy;		/* credit_tx is posted */
 	wait_queue_head_t wq;		/* credits, tx buffers, teardown */
 
+	unsigned long heard;		/* jiffies of the last message in */
 	atomic_t posted;		/* work requests not yet completed */
 	atomic_t rx_busy;		/* receive buffers held by handlers */
 	struct xpmem_rxbuf rx[XPMEM_NET_RING];
@@ -281,11 +290,14 @@ void xpmem_conn_free_bufs(struct xpmem_conn *conn);
 int xpmem_conn_post_all_recvs(struct xpmem_conn *conn);
 int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    const void *payload, size_t len, unsigned long deadline,
-		    int keep);
+		    unsigned long cap, int keep);
+bool xpmem_conn_heard(struct xpmem_conn *conn, unsigned long *deadline,
+		      unsigned long cap);
 int xpmem_keep_request(u16 type);
 void xpmem_grant_locked(struct xpmem_conn *conn);
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
-		    bool wait, const bool *abort, struct xpmem_txbuf **txp);
+		    unsigned long cap, bool wait, const bool *abort,
+		    struct xpmem_txbuf **txp);
 void xpmem_conn_untake(struct xpmem_conn *conn, struct xpmem_txbuf *tx);
 int xpmem_conn_post(struct xpmem_conn *conn, struct xpmem_txbuf *tx, u16 type,
 		    u16 flags, u64 seq, size_t len);
