@@ -1225,14 +1225,12 @@ out:
 
 #define PARAM_DIR "/sys/module/xpmem/parameters/"
 
-long param_get(const char *name)
+/* A number from the file at @path (/proc/sys, /sys), or -1. */
+long file_get(const char *path)
 {
-	char path[256];
 	long v = -1;
-	FILE *f;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	if (fscanf(f, "%ld", &v) != 1)
@@ -1241,18 +1239,31 @@ long param_get(const char *name)
 	return v;
 }
 
-int param_set(const char *name, long v)
+int file_set(const char *path, long v)
 {
-	char path[256];
-	FILE *f;
+	FILE *f = fopen(path, "w");
 	int ret;
 
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "w");
 	if (!f)
 		return -1;
 	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -1;
 	return fclose(f) ? -1 : ret;
+}
+
+long param_get(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	return file_get(path);
+}
+
+int param_set(const char *name, long v)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	return file_set(path, v);
 }
 
 /* The servant's node sets xpmem module parameter @name to @v. */

@@ -24,6 +24,8 @@ double now_s(void);
 /* FNV-1a over a buffer: the checksum both sides compute. */
 uint64_t checksum(const volatile unsigned char *p, size_t n);
 long counter(const char *name);			/* /proc/xpmem/counters */
+long file_get(const char *path);		/* a number in /proc/sys, /sys */
+int file_set(const char *path, long v);
 long param_get(const char *name);		/* xpmem module parameter */
 int param_set(const char *name, long v);
 long net_timeout_ms(void);

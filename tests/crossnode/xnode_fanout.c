@@ -248,6 +248,8 @@ int serve_fanout(int fd, const char *op, char *req, const uint64_t arg[4])
 
 /* ---- driver ---- */
 
+#define NUMA_BALANCING "/proc/sys/kernel/numa_balancing"
+
 /*
  * One node holds 4 attachments of the range: it gets one INVALIDATE
  * naming all 4 (protocol 4), not one per attachment; every copy is gone
@@ -260,7 +262,7 @@ static void case_fanout_coalesced(struct servant **sv, int nsv)
 	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
 					 (void *)0666);
 	struct remote_att ra[4][4];
-	long sent0, acked0, recv0[4], sent, acked;
+	long sent0, acked0, recv0[4], sent, acked, numa;
 	int i, j, ok = segid > 0;
 	uint64_t sum;
 	double secs;
@@ -275,6 +277,15 @@ static void case_fanout_coalesced(struct servant **sv, int nsv)
 	       nsv);
 	if (!ok)
 		return;
+	/*
+	 * NUMA balancing (the guests are NUMA: numa=fake=2) changes the
+	 * owner's protections now and then, and each change invalidates:
+	 * the likely cause of a 6.12 failure (0 sent here, 1 received
+	 * there: one came between the snapshots).  Off for the count.
+	 */
+	numa = file_get(NUMA_BALANCING);
+	if (numa > 0)
+		file_set(NUMA_BALANCING, 0);
 	for (i = 0; i < nsv; i++)
 		recv0[i] = rpc_counter(sv[i], "remote_invalidates_received");
 	sent0 = counter("remote_invalidates_sent");
@@ -282,6 +293,8 @@ static void case_fanout_coalesced(struct servant **sv, int nsv)
 	madvise(buf, size, MADV_DONTNEED);
 	sent = counter("remote_invalidates_sent") - sent0;
 	acked = counter("remote_invalidates_acked") - acked0;
+	if (numa > 0)
+		file_set(NUMA_BALANCING, numa);
 	result(sent == nsv && acked == sent, "fanout_one_message_per_node",
 	       "%ld INVALIDATE sent, %ld acked for %d node(s) holding 4 attachments each (one per node expected)",
 	       sent, acked, nsv);
