@@ -840,9 +840,18 @@ int host_ctl(const char *req, const char *ack, int index)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	unlink(path);	/* the answer of an earlier round */
 	snprintf(path, sizeof(path), "%s/%s.%d", dir, req, index);
-	do	/* 9p: a signal handled meanwhile interrupts the open */
+	/*
+	 * 9p: a signal handled meanwhile interrupts the open; and on the
+	 * debug kernel under load a create of a name the host had removed
+	 * (the request of an earlier round) failed with ENOENT, again and
+	 * again for a while: retried for up to 5 s.
+	 */
+	do {
 		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	while (fd < 0 && errno == EINTR);
+		if (fd < 0 && errno == ENOENT)
+			usleep(50000);
+	} while (fd < 0 && (errno == EINTR ||
+			    (errno == ENOENT && now_s() - t0 < 5)));
 	if (fd < 0) {
 		printf("# host_ctl %s.%d: %s\n", req, index, strerror(errno));
 		return -1;

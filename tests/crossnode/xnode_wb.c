@@ -349,7 +349,7 @@ static void case_wb_mmap_lock(struct servant *s, int index)
 		       b.err, b.secs, stopped, timeout_ms,
 		       has < 0 ? "not checked (the stop, cont or thread failed)" :
 		       has ? "yes" : "no");
-		if (!i)
+		if (!i || !atomic_load(&b.done))	/* else the thread unmapped it */
 			xpmem_detach(p);
 		xpmem_release(apid);
 	}
