@@ -352,9 +352,10 @@ static int xpmem_tx_wait_turn(struct xpmem_conn *conn, struct xpmem_tx_wait *w,
 /*
  * Takes a credit (leaving @keep) and a send buffer, in its turn among the
  * senders (xpmem_grant_locked()).  Without @wait: at once or -EAGAIN.
- * With it: as xpmem_tx_wait_turn() (@cap = @deadline: no extension).  Returns 0, -ETIMEDOUT (the caller
- * fences), -EINTR, or -EHOSTDOWN (connection dead).  Allocates nothing
- * and takes no mutex: the call path may run from an MMU notifier.
+ * With it: as xpmem_tx_wait_turn() (@cap = @deadline: no extension).
+ * Returns 0, -ETIMEDOUT (the caller fences), -EINTR, or -EHOSTDOWN
+ * (connection dead).  Allocates nothing and takes no mutex: the call
+ * path may run from an MMU notifier.
  */
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,
 		    unsigned long cap, bool wait, const bool *abort,
