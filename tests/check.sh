@@ -191,10 +191,9 @@ for i in "${!stage_names[@]}"; do
 	for f in "$LOGDIR/${stage_names[$i]}"/node*.stacks; do
 		[[ -e $f ]] || continue
 		awk -v n="$(basename "$f" .stacks)" '
-			/^== / { if (t != "") print t; t = ""
+			/^== / { if (t != "") print t; t = ""; k = 0
 				 if ($3 ~ /^(xnode|xpmem|hostile|cluster)/) t = n ": " $3 " " $4 ":" }
 			/^\[</ && t != "" && k++ < 3 { t = t " " $2 }
-			/^== / { k = 0 }
 			END { if (t != "") print t }' "$f" | head -n 4 | cut -c1-240
 	done
 done

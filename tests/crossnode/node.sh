@@ -45,11 +45,11 @@ if [[ " $* " == *" trace "* ]]; then
 		f0=
 		while sleep 0.5; do
 			p=$(grep '^node' /proc/xpmem/peers 2>/dev/null) || continue
-			echo "$(cut -d' ' -f1 /proc/uptime) $p" >> "$XPMEM_LOGDIR/peers.txt"
-			# each RC QP's send and receive PSNs: a stalled
-			# connection shows which side stopped (qp.txt)
-			# and the NIC's: packets queued, sent, received (net.txt)
 			t=$(cut -d' ' -f1 /proc/uptime)
+			echo "$t $p" >> "$XPMEM_LOGDIR/peers.txt"
+			# Each RC QP's send and receive PSNs (qp.txt) and the
+			# NIC's packets queued, sent, received (net.txt): which
+			# side of a stalled connection stopped.
 			rdma res show qp type RC 2>&1 | sed "s/^/$t /" >> "$XPMEM_LOGDIR/qp.txt"
 			{ echo "$t $(tc -s qdisc show dev eth0 | grep -o 'backlog.*' | head -n 1)" \
 				"tx/rx packets, drops" \

@@ -382,22 +382,41 @@ void result(int ok, const char *name, const char *fmt, ...)
 }
 
 /*
+ * Creates request file @name in XPMEM_HOST_CTL (tests/vm/run-vm): 0, or
+ * -1 with errno.  9p: a signal handled meanwhile interrupts the open; and
+ * on the debug kernel under load a create of a name the host had removed
+ * (the request of an earlier round) failed with ENOENT, again and again
+ * for a while: retried for up to 5 s.
+ */
+static int host_request(const char *dir, const char *name)
+{
+	char path[512];
+	double t0 = now_s();
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	do {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == ENOENT)
+			usleep(50000);
+	} while (fd < 0 && (errno == EINTR ||
+			    (errno == ENOENT && now_s() - t0 < 5)));
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
  * Every guest writes its tasks' kernel stacks to LOGDIR/nodeI.stacks
  * (tests/vm/guest-node.sh): where a servant that does not answer waits.
  */
 static void stacks_request(void)
 {
 	const char *dir = getenv("XPMEM_HOST_CTL");
-	char path[512];
-	int fd;
 
-	if (!dir)
-		return;
-	snprintf(path, sizeof(path), "%s/stacks", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd >= 0)
-		close(fd);
-	sleep(15);	/* theirs are written meanwhile */
+	if (dir && !host_request(dir, "stacks"))
+		sleep(15);	/* theirs are written meanwhile */
 }
 
 /* Sends a request and parses up to two numbers (hex) of the reply. */
@@ -830,33 +849,19 @@ static int listed(const char *dir, const char *name)
 int host_ctl(const char *req, const char *ack, int index)
 {
 	const char *dir = getenv("XPMEM_HOST_CTL");
-	char path[512], name[64];
+	char path[512], name[64], request[64];
 	double t0 = now_s();
-	int fd;
 
 	if (!dir)
 		return -1;
 	snprintf(name, sizeof(name), "%s.%d", ack, index);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	unlink(path);	/* the answer of an earlier round */
-	snprintf(path, sizeof(path), "%s/%s.%d", dir, req, index);
-	/*
-	 * 9p: a signal handled meanwhile interrupts the open; and on the
-	 * debug kernel under load a create of a name the host had removed
-	 * (the request of an earlier round) failed with ENOENT, again and
-	 * again for a while: retried for up to 5 s.
-	 */
-	do {
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == ENOENT)
-			usleep(50000);
-	} while (fd < 0 && (errno == EINTR ||
-			    (errno == ENOENT && now_s() - t0 < 5)));
-	if (fd < 0) {
+	snprintf(request, sizeof(request), "%s.%d", req, index);
+	if (host_request(dir, request)) {
 		printf("# host_ctl %s.%d: %s\n", req, index, strerror(errno));
 		return -1;
 	}
-	close(fd);
 	while (!listed(dir, name)) {
 		if (now_s() - t0 > 30) {
 			printf("# host_ctl %s.%d: no %s in 30 s\n", req, index,
