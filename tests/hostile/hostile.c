@@ -64,17 +64,22 @@
 #define CANARY_UID	1000
 
 static int npass, nfail;
+static long long ms_now(void);
 
+/* One case's line; [N ms] is the time since the last case's line. */
 static __attribute__((format(printf, 3, 4)))
 void result(int ok, const char *name, const char *fmt, ...)
 {
+	static long long last;
+	long long now = ms_now();
 	va_list ap;
 
 	printf("%s %s: ", ok ? "PASS" : "FAIL", name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n");
+	printf(" [%lld ms]\n", last ? now - last : 0);
+	last = now;
 	fflush(stdout);
 	if (ok)
 		npass++;
