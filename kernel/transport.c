@@ -295,16 +295,56 @@ static int xpmem_peer_current(struct xpmem_peer *peer,
 	return conn ? 0 : -ENOTCONN;
 }
 
+static unsigned long xpmem_probe_period(void)
+{
+	return max(xpmem_net_timeout() / 4, 1UL);
+}
+
+/*
+ * The liveness probe (XPMEM_NET_PROBE): one PING to @conn's peer at a time,
+ * when it was silent for a quarter of net_timeout_ms.  Its reply updates
+ * conn->heard like any message; no reply fences the peer, as any call's.
+ * A waiter probes every quarter: a peer that answers is heard from at
+ * most half a timeout before each deadline, which then moves on.
+ */
+void xpmem_conn_probe(struct xpmem_conn *conn)
+{
+	unsigned long quiet = READ_ONCE(conn->heard) + xpmem_probe_period();
+
+	if (time_before(jiffies, quiet) ||
+	    test_and_set_bit(0, &conn->probing))
+		return;
+	kref_get(&conn->kref);
+	if (!queue_work(xpmem_net.wq, &conn->probe_work)) {
+		clear_bit(0, &conn->probing);
+		xpmem_conn_put(conn);
+	}
+}
+
+void xpmem_conn_probe_work(struct work_struct *work)
+{
+	struct xpmem_conn *conn = container_of(work, struct xpmem_conn,
+					       probe_work);
+
+	xpmem_net_call_flags(conn->peer->node, XPMEM_MSG_PING, NULL, 0, NULL,
+			     0, NULL, XPMEM_NET_CONNECTED | XPMEM_NET_PROBE);
+	clear_bit(0, &conn->probing);
+	xpmem_conn_put(conn);
+}
+
 int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 			 const void *req, size_t req_len, void *reply,
 			 size_t reply_max, size_t *reply_len,
 			 unsigned int flags)
 {
-	unsigned long deadline = jiffies + xpmem_net_timeout();
-	unsigned long cap = deadline + XPMEM_NET_BUSY_WAITS * xpmem_net_timeout();
+	unsigned long timeout = xpmem_net_timeout();
+	unsigned long deadline = jiffies + timeout;
+	unsigned long cap = deadline + XPMEM_NET_BUSY_WAITS * timeout;
 	struct xpmem_net_req call = { .type = type };
 	struct xpmem_conn *conn = NULL;
+	bool probe = !(flags & XPMEM_NET_PROBE);
 	struct xpmem_peer *peer;
+	unsigned long until;
 	long t;
 	int ret;
 
@@ -343,16 +383,31 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 	list_add_tail(&call.link, &peer->calls);
 	spin_unlock(&peer->lock);
 
+	if (!probe)
+		cap = deadline;
 	ret = xpmem_conn_send(conn, type, XPMEM_WIRE_F_REQUEST, call.seq, req,
 			      req_len, deadline, cap, xpmem_keep_request(type));
 	while (!ret) {
-		t = (long)(deadline - jiffies);
+		/* Every quarter of a timeout: is a silent peer still alive? */
+		until = jiffies + xpmem_probe_period();
+		if (!probe || !time_before(until, deadline))
+			until = deadline;
+		t = (long)(until - jiffies);
 		t = wait_for_completion_killable_timeout(&call.done,
 							 max(t, 1L));
-		ret = t < 0 ? -EINTR : t == 0 ? -ETIMEDOUT : 0;
-		if (ret != -ETIMEDOUT || !xpmem_conn_heard(conn, &deadline, cap))
+		if (t) {
+			ret = t < 0 ? -EINTR : 0;
 			break;
-		ret = 0;	/* a busy peer, not a silent one: wait on */
+		}
+		if (time_before(jiffies, deadline)) {
+			xpmem_conn_probe(conn);
+			continue;
+		}
+		if (!xpmem_conn_heard(conn, &deadline, cap)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		/* a busy or stuck peer, not a silent one: wait on */
 	}
 	spin_lock(&peer->lock);
 	if (!list_empty(&call.link))
@@ -381,6 +436,7 @@ void xpmem_net_batch_init(struct xpmem_net_batch *b)
 {
 	init_waitqueue_head(&b->wq);
 	b->deadline = jiffies + xpmem_net_timeout();
+	b->cap = b->deadline + XPMEM_NET_BUSY_WAITS * xpmem_net_timeout();
 	b->abort = false;
 }
 EXPORT_SYMBOL_GPL(xpmem_net_batch_init);
@@ -422,7 +478,7 @@ int xpmem_net_batch_open(struct xpmem_net_batch *b, struct xpmem_net_req *r,
 	ret = xpmem_peer_current(r->peer, &r->conn);
 	if (!ret)
 		ret = xpmem_conn_take(r->conn, xpmem_keep_request(type),
-				      b->deadline, b->deadline, wait, &b->abort,
+				      b->deadline, b->cap, wait, &b->abort,
 				      &r->tx);
 	if (ret == -ETIMEDOUT) {
 		atomic_inc(&r->peer->timeouts);
@@ -501,33 +557,82 @@ static bool xpmem_batch_settled(struct xpmem_net_batch *b,
 	return any ? done > 0 || !posted : done == posted;
 }
 
+/*
+ * At the batch's deadline: the nodes that have not answered but were heard
+ * from within net_timeout_ms are busy, not silent, and are waited for on
+ * (the deadline moves, never past the cap); the others are fenced now.
+ * Returns whether any is waited for.
+ */
+static bool xpmem_batch_extend(struct xpmem_net_batch *b,
+			       struct xpmem_net_req **rs, unsigned int n)
+{
+	unsigned long next = b->deadline, dl;
+	struct xpmem_net_req *r;
+	bool busy = false;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		r = rs[i];
+		if (!r || xpmem_net_req_done(r))
+			continue;
+		dl = b->deadline;
+		if (xpmem_conn_heard(r->conn, &dl, b->cap)) {
+			busy = true;
+			if (time_after(dl, next))
+				next = dl;
+			continue;
+		}
+		atomic_inc(&r->peer->timeouts);
+		xpmem_peer_fence(r->peer, r->conn,
+				 "no answer within net_timeout_ms");
+	}
+	b->deadline = next;
+	return busy;
+}
+
 unsigned int xpmem_net_batch_wait(struct xpmem_net_batch *b,
 				  struct xpmem_net_req **rs, unsigned int n,
 				  bool any)
 {
 	struct xpmem_net_req *r;
 	unsigned int i, done = 0;
-	bool timedout = false;
+	bool killed = false;
+	unsigned long until;
 	long left;
 
 	might_sleep();
-	left = (long)(b->deadline - jiffies);
-	if (left > 0)
+	for (;;) {
+		/* Every quarter of a timeout: are the silent nodes alive? */
+		until = jiffies + xpmem_probe_period();
+		if (!time_before(until, b->deadline))
+			until = b->deadline;
+		left = max((long)(until - jiffies), 1L);
 		left = wait_event_killable_timeout(b->wq,
 				xpmem_batch_settled(b, rs, n, any), left);
-	if (left <= 0 || READ_ONCE(b->abort))
-		timedout = true;
+		if (left < 0 || READ_ONCE(b->abort)) {
+			killed = true;
+			break;
+		}
+		if (left > 0)
+			break;
+		if (time_before(jiffies, b->deadline)) {
+			for (i = 0; i < n; i++)
+				if (rs[i] && !xpmem_net_req_done(rs[i]))
+					xpmem_conn_probe(rs[i]->conn);
+			continue;
+		}
+		if (!xpmem_batch_extend(b, rs, n))
+			break;
+	}
 	for (i = 0; i < n; i++) {
 		r = rs[i];
 		if (!r)
 			continue;
-		if (!xpmem_net_req_done(r) && timedout) {
+		if (!xpmem_net_req_done(r) && killed) {
 			/*
 			 * Fencing completes every request to the node (a
 			 * connection replaced since was fenced already).
 			 */
-			if (!READ_ONCE(b->abort))
-				atomic_inc(&r->peer->timeouts);
 			xpmem_peer_fence(r->peer, r->conn, READ_ONCE(b->abort) ?
 					 "invalidating task killed" :
 					 "no answer within net_timeout_ms");

@@ -112,11 +112,14 @@ static inline int xpmem_net_call(u16 node, enum xpmem_msg_type type,
  * A request that is not answered by the deadline, or when the batch is
  * aborted, has its node fenced (as a timed-out xpmem_net_call), so one
  * silent node costs the batch one net_timeout_ms however many requests
- * it holds, and the others are awaited in parallel.
+ * it holds, and the others are awaited in parallel.  As for a call, a
+ * node heard from within net_timeout_ms (busy, or stuck but answering
+ * the PING sent halfway) is waited for on, up to the cap.
  */
 struct xpmem_net_batch {
 	wait_queue_head_t wq;	/* a request answered or fenced; abort */
 	unsigned long deadline;	/* jiffies, shared by every wait */
+	unsigned long cap;	/* the latest it moves to for busy nodes */
 	bool abort;		/* fence whoever has not answered, now */
 };
 

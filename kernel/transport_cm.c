@@ -232,6 +232,7 @@ static struct xpmem_conn *xpmem_conn_alloc(struct xpmem_peer *peer,
 	init_waitqueue_head(&conn->wq);
 	INIT_WORK(&conn->fail_work, xpmem_conn_fail_work);
 	INIT_WORK(&conn->destroy_work, xpmem_conn_destroy_work);
+	INIT_WORK(&conn->probe_work, xpmem_conn_probe_work);
 	INIT_DELAYED_WORK(&conn->id_work, xpmem_conn_id_work);
 	spin_lock(&xpmem_net.lock);
 	list_add(&conn->all_link, &xpmem_net.conns);

@@ -121,6 +121,17 @@ static_assert(XPMEM_NET_KEEP_ORDINARY < XPMEM_NET_RING);
  * fetching from a loaded guest waited 4.5 s of a 5 s timeout for a credit).
  */
 #define XPMEM_NET_BUSY_WAITS	3
+/*
+ * A peer can be silent toward us because it is stuck, not dead: its
+ * handlers of our requests wait for something else (an owner waiting for
+ * another node's INVALIDATE ack).  While a call waits and the peer has
+ * been silent for a quarter of net_timeout_ms, the transport asks it for
+ * a PING (xpmem_conn_probe()): the answer, which no handler delays,
+ * proves it alive and the call waits on (as for a busy peer, up to the
+ * same cap).
+ * The flag marks that PING's own call: it neither probes nor waits on.
+ */
+#define XPMEM_NET_PROBE		0x100
 #define XPMEM_NET_BUF_SIZE	(sizeof(struct xpmem_wire_hdr) + \
 				 XPMEM_NET_MAX_PAYLOAD)
 
@@ -193,6 +204,8 @@ struct xpmem_conn {
 	wait_queue_head_t wq;		/* credits, tx buffers, teardown */
 
 	unsigned long heard;		/* jiffies of the last message in */
+	unsigned long probing;		/* bit 0: probe_work queued or running */
+	struct work_struct probe_work;	/* PINGs a silent peer */
 	atomic_t posted;		/* work requests not yet completed */
 	atomic_t rx_busy;		/* receive buffers held by handlers */
 	struct xpmem_rxbuf rx[XPMEM_NET_RING];
@@ -293,6 +306,8 @@ int xpmem_conn_send(struct xpmem_conn *conn, u16 type, u16 flags, u64 seq,
 		    unsigned long cap, int keep);
 bool xpmem_conn_heard(struct xpmem_conn *conn, unsigned long *deadline,
 		      unsigned long cap);
+void xpmem_conn_probe(struct xpmem_conn *conn);
+void xpmem_conn_probe_work(struct work_struct *work);
 int xpmem_keep_request(u16 type);
 void xpmem_grant_locked(struct xpmem_conn *conn);
 int xpmem_conn_take(struct xpmem_conn *conn, int keep, unsigned long deadline,

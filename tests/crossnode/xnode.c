@@ -383,28 +383,34 @@ void result(int ok, const char *name, const char *fmt, ...)
 
 /*
  * Creates request file @name in XPMEM_HOST_CTL (tests/vm/run-vm): 0, or
- * -1 with errno.  9p: a signal handled meanwhile interrupts the open; and
- * on the debug kernel under load a create of a name the host had removed
- * (the request of an earlier round) failed with ENOENT, again and again
- * for a while: retried for up to 5 s.
+ * -1 with errno.  Written under a private name, then renamed: run-vm
+ * removes stop.J and cont.J as it acts on them, and a 9p create is two
+ * requests (create, then a lookup of the new name): when the host
+ * removed the file in between, open() failed with ENOENT although the
+ * request had been made, and a retry made it twice (the debug kernel,
+ * whose guests are slow: a node stopped again right after its cont,
+ * left stopped).  A rename is one request.  A signal handled meanwhile
+ * interrupts a 9p call: EINTR is retried.
  */
 static int host_request(const char *dir, const char *name)
 {
-	char path[512];
-	double t0 = now_s();
-	int fd;
+	char path[512], tmp[512];
+	int fd, ret;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	do {
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == ENOENT)
-			usleep(50000);
-	} while (fd < 0 && (errno == EINTR ||
-			    (errno == ENOENT && now_s() - t0 < 5)));
+	snprintf(tmp, sizeof(tmp), "%s/tmp-%s.%d", dir, name, (int)getpid());
+	do
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
 	close(fd);
-	return 0;
+	do
+		ret = rename(tmp, path);
+	while (ret && errno == EINTR);
+	if (ret)
+		unlink(tmp);
+	return ret;
 }
 
 /*

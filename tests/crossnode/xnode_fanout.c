@@ -14,6 +14,9 @@
  *                      in its turn, none times out (and fences)
  *   fanout_silent_nodes  every sharer node silent at once (tc drops its
  *                      RoCE packets): one net_timeout_ms in all
+ *   fanout_stuck_owner an owner whose mmap_lock waits for a silent node
+ *                      longer than an attacher's net_timeout_ms: that
+ *                      attacher waits (the owner answers PINGs), no fence
  *
  * Servant requests (serve_fanout): fansparse, fanfetch, fanwait, fanmprot,
  * fanpeer.
@@ -483,6 +486,82 @@ static void case_fanout_silent_nodes(struct servant **sv, int nsv)
 	counter_settle("remote_attachments", 0, 10);
 }
 
+struct mprot_hold {
+	void *addr;
+	size_t size;
+	double secs;
+};
+
+/* mprotect(PROT_NONE) of the whole range, then back; how long the first took. */
+static void *mprotect_hold(void *arg)
+{
+	struct mprot_hold *m = arg;
+	double t0 = now_s();
+
+	m->secs = mprotect(m->addr, m->size, PROT_NONE) ? -1 : now_s() - t0;
+	mprotect(m->addr, m->size, PROT_READ | PROT_WRITE);
+	return NULL;
+}
+
+/*
+ * An owner that is stuck, not dead, is not fenced: node 3 holds a copy
+ * of segment A and is silenced; our mprotect of A holds our mmap_lock
+ * while its INVALIDATE waits our net_timeout_ms (6 s) for node 3.  Node
+ * 2, with net_timeout_ms 2 s, reads a cold page of segment B meanwhile:
+ * its FETCH waits for our mmap_lock longer than its timeout.  Only our
+ * PINGs are answered (no handler waits for them): node 2 must wait, not
+ * fence us and SIGBUS.  Before the liveness probe it fenced us at 2 s.
+ */
+static void case_fanout_stuck_owner(struct servant **sv)
+{
+	size_t size = 4 * PAGE, bsize = 16 * PAGE;
+	unsigned char *a = owner_buffer(size, 51), *b = owner_buffer(bsize, 52);
+	xpmem_segid_t sa = xpmem_make(a, size, XPMEM_PERMIT_MODE, (void *)0666);
+	xpmem_segid_t sb = xpmem_make(b, bsize, XPMEM_PERMIT_MODE, (void *)0666);
+	long saved = net_timeout_ms(), rfences0, rfences, fences3;
+	struct mprot_hold m = { .addr = a, .size = size };
+	struct remote_att ra, rb;
+	double secs = -1;
+	uint64_t sum = 0;
+	pthread_t th;
+	int ok, read_ok;
+
+	ok = sa > 0 && sb > 0 &&
+	     !remote_attach(sv[1], sa, XPMEM_RDONLY, 0, size, &ra) &&
+	     !remote_sum(sv[1], ra.addr, size, &sum, &secs) &&
+	     !remote_attach(sv[0], sb, XPMEM_RDONLY, 0, bsize, &rb);
+	rfences0 = strtol(rpc(sv[0], "fanpeer 1 fences"), NULL, 10);
+	fences3 = peer_field(3, "fences");
+	ok = ok && !strcmp(rpc(sv[1], "sh " TC_SILENT), "0");
+	result(ok, "fanout_stuck_owner_setup",
+	       "node 3 holds a copy of A and is silenced, node 2 attached B");
+	if (!ok)
+		goto out;
+	param_set("net_timeout_ms", 6000);
+	servant_param_set(sv[0], "net_timeout_ms", 2000);
+	pthread_create(&th, NULL, mprotect_hold, &m);
+	usleep(500000);		/* the mprotect waits for node 3 */
+	read_ok = !remote_sum(sv[0], rb.addr, PAGE, &sum, &secs);
+	pthread_join(th, NULL);
+	servant_param_set(sv[0], "net_timeout_ms", saved);
+	param_set("net_timeout_ms", saved);
+	rpc(sv[1], "sh " TC_VOCAL);
+	rfences = strtol(rpc(sv[0], "fanpeer 1 fences"), NULL, 10);
+	result(read_ok && rfences == rfences0 && m.secs >= 4 &&
+	       peer_field(3, "fences") > fences3, "fanout_stuck_owner_not_fenced",
+	       "owner's mprotect waited %.2f s for silent node 3 (fenced %ld -> %ld); node 2 (net_timeout_ms 2000) read a cold page: %s after %.2f s, fences of node 1 there %ld -> %ld",
+	       m.secs, fences3, peer_field(3, "fences"),
+	       read_ok ? "ok" : "SIGBUS or error", secs, rfences0, rfences);
+	remote_detach(sv[0], &rb);
+out:
+	remote_detach(sv[1], &ra);
+	xpmem_remove(sa);
+	xpmem_remove(sb);
+	munmap(a, size);
+	munmap(b, bsize);
+	counter_settle("remote_attachments", 0, 10);
+}
+
 /*
  * This host's invalidation round trip to sv[0] (median of 5, one
  * attachment), in seconds, or -1: the scale of the bounds below.
@@ -697,6 +776,8 @@ void cases_fanout(struct servant **sv, int nsv)
 		printf("# skip fanout_credits: on the debug kernel (see the source)\n");
 	else
 		case_fanout_credits(sv, 2);
-	if (nsv > 1)
+	if (nsv > 1) {
 		case_fanout_silent_nodes(sv, nsv);
+		case_fanout_stuck_owner(sv);
+	}
 }

@@ -51,7 +51,7 @@ case_ FAIL 'timed out after 60s in stage run' -- --no-module --timeout 60 -- sle
 # A guest frozen on request (stop.J) and never killed fails the run as
 # soon as the others are done, not at the timeout.
 case_ FAIL 'node1: stopped on request \(stop.1\) and never killed' -- --nodes 2 --no-module -- \
-	sh -c '[ "$XPMEM_NODE_INDEX" = 1 ] && exec sleep 100; touch "$XPMEM_HOST_CTL/stop.1";
+	sh -c '[ "$XPMEM_NODE_INDEX" = 1 ] && exec sleep 100; : > "$XPMEM_HOST_CTL/tmp-stop.1" && mv "$XPMEM_HOST_CTL/tmp-stop.1" "$XPMEM_HOST_CTL/stop.1";
 	       until [ -e "$XPMEM_HOST_CTL/stopped.1" ]; do sleep 0.2; done'
 if ((debug)); then
 	DKVER=$(ls -1 /boot/vmlinuz-*-xpmem-debug | sort -V | tail -n 1 | sed 's|.*/vmlinuz-||')
