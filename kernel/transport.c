@@ -628,15 +628,13 @@ unsigned int xpmem_net_batch_wait(struct xpmem_net_batch *b,
 		r = rs[i];
 		if (!r)
 			continue;
-		if (!xpmem_net_req_done(r) && killed) {
-			/*
-			 * Fencing completes every request to the node (a
-			 * connection replaced since was fenced already).
-			 */
-			xpmem_peer_fence(r->peer, r->conn, READ_ONCE(b->abort) ?
-					 "invalidating task killed" :
-					 "no answer within net_timeout_ms");
-		}
+		/*
+		 * Aborted or a fatal signal: fencing completes every request
+		 * to the node (a connection replaced since was fenced already).
+		 */
+		if (!xpmem_net_req_done(r) && killed)
+			xpmem_peer_fence(r->peer, r->conn,
+					 "invalidating task killed");
 		done += xpmem_net_req_done(r);
 	}
 	return done;
