@@ -68,14 +68,14 @@ run_stage itest-build make -s -C tests/integration
 run_stage hostile-build make -s -C tests/hostile
 
 # debug_crossnode_hostile RUNVM_ARGS...: tests/crossnode/run.sh --quick,
-# then tests/hostile/run.sh --fuzz 2000 --only keyed-test-peer, in one boot.
+# then tests/hostile/run.sh --fuzz 1000 --only keyed-test-peer, in one boot.
 debug_crossnode_hostile() {
 	make -s -C libxpmem && make -s -C tools && make -s -C tests/crossnode &&
 		make -s -C tests/hostile ||
 		return 1
 	tests/vm/run-vm --nodes 2 --append numa=fake=2 "$@" -- \
 		tests/vm/in-sequence.sh --together "tests/crossnode/node.sh quick" \
-		"tests/hostile/node.sh 2000 0x5eed14 keyed-test-peer"
+		"tests/hostile/node.sh 1000 0x5eed14 keyed-test-peer"
 }
 
 # kernel_pass KVER NAME LOOPS RUNVM_ARGS...: builds the module for KVER,
@@ -102,7 +102,7 @@ kernel_pass() {
 			"env ITEST_LOOPS=$loops tests/integration/run-suite.sh" \
 			tests/faultinject/run.sh
 		# The cross-node cases, then the hostile peer's keyed attacks
-		# (KASAN's part: the directed malformed messages and 2000
+		# (KASAN's part: the directed malformed messages and 1000
 		# mutated ones; 100,000 on the other kernels) in the same two
 		# guests: one boot (2 minutes) and one kmemleak scan fewer.
 		# The connection-level attacks (forged identities, messages
