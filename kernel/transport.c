@@ -300,6 +300,16 @@ static unsigned long xpmem_probe_period(void)
 	return max(xpmem_net_timeout() / 4, 1UL);
 }
 
+/* How long a waiter sleeps: a probe period, or less to @deadline (>= 1). */
+static long xpmem_probe_slice(unsigned long deadline)
+{
+	unsigned long until = jiffies + xpmem_probe_period();
+
+	if (!time_before(until, deadline))
+		until = deadline;
+	return max((long)(until - jiffies), 1L);
+}
+
 /*
  * The liveness probe (XPMEM_NET_PROBE): one PING to @conn's peer at a time,
  * when it was silent for a quarter of net_timeout_ms.  Its reply updates
@@ -344,7 +354,6 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 	struct xpmem_conn *conn = NULL;
 	bool probe = !(flags & XPMEM_NET_PROBE);
 	struct xpmem_peer *peer;
-	unsigned long until;
 	long t;
 	int ret;
 
@@ -389,12 +398,9 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 			      req_len, deadline, cap, xpmem_keep_request(type));
 	while (!ret) {
 		/* Every quarter of a timeout: is a silent peer still alive? */
-		until = jiffies + xpmem_probe_period();
-		if (!probe || !time_before(until, deadline))
-			until = deadline;
-		t = (long)(until - jiffies);
-		t = wait_for_completion_killable_timeout(&call.done,
-							 max(t, 1L));
+		t = probe ? xpmem_probe_slice(deadline) :
+			    max((long)(deadline - jiffies), 1L);
+		t = wait_for_completion_killable_timeout(&call.done, t);
 		if (t) {
 			ret = t < 0 ? -EINTR : 0;
 			break;
@@ -597,18 +603,14 @@ unsigned int xpmem_net_batch_wait(struct xpmem_net_batch *b,
 	struct xpmem_net_req *r;
 	unsigned int i, done = 0;
 	bool killed = false;
-	unsigned long until;
 	long left;
 
 	might_sleep();
 	for (;;) {
 		/* Every quarter of a timeout: are the silent nodes alive? */
-		until = jiffies + xpmem_probe_period();
-		if (!time_before(until, b->deadline))
-			until = b->deadline;
-		left = max((long)(until - jiffies), 1L);
 		left = wait_event_killable_timeout(b->wq,
-				xpmem_batch_settled(b, rs, n, any), left);
+				xpmem_batch_settled(b, rs, n, any),
+				xpmem_probe_slice(b->deadline));
 		if (left < 0 || READ_ONCE(b->abort)) {
 			killed = true;
 			break;

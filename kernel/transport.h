@@ -114,7 +114,7 @@ static inline int xpmem_net_call(u16 node, enum xpmem_msg_type type,
  * silent node costs the batch one net_timeout_ms however many requests
  * it holds, and the others are awaited in parallel.  As for a call, a
  * node heard from within net_timeout_ms (busy, or stuck but answering
- * the PING sent halfway) is waited for on, up to the cap.
+ * the PINGs sent while it is silent) is waited for on, up to the cap.
  */
 struct xpmem_net_batch {
 	wait_queue_head_t wq;	/* a request answered or fenced; abort */
