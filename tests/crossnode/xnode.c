@@ -326,6 +326,13 @@ static void serve_one(int fd, char *req)
 		if (sscanf(req, "%*s %63s", name) != 1)
 			name[0] = 0;
 		line_send(fd, "%ld", counter(name));
+	} else if (!strcmp(op, "file")) {
+		/* a number in a file of /sys or /proc, -1 if none */
+		char path[256];
+
+		if (sscanf(req, "%*s %255s", path) != 1)
+			path[0] = 0;
+		line_send(fd, "%ld", file_get(path));
 	} else if (!serve_ext(fd, op, req, (uint64_t[4]){ a, b, c, d })) {
 		line_send(fd, "? unknown request");
 	}
