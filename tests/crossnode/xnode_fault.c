@@ -15,9 +15,12 @@
  *    wrong data on the page that never changes.
  *  - fault_stall_*: while one thread's remote fault waits on an owner VM
  *    that is stopped (SIGSTOP of its QEMU, tests/vm/run-vm stop.J), another
- *    thread's mmap+munmap finishes within 50 ms (the fastest of 5, over
- *    what it takes with nothing waiting); a fetch that lands after
+ *    thread's mmap+munmap ends before the owner runs again, within 50 ms
+ *    over what it takes with nothing waiting; a fetch that lands after
  *    the attachment was detached frees its pages.
+ *  - fault_gave_up_*: the owner's bound on accesses that invalidations
+ *    keep racing (made by fault injection, debug kernel): it answers
+ *    -EAGAIN after 256 tries, the fault asks again, SIGKILL ends it.
  *  - fault_tail_loss: the owner's node silent for 0.3 s while a FETCH is
  *    answered: the reply comes with the QP's retransmission, within
  *    net_ack_timeout (1.07 s), not rdma_cm's RoCE default (2.1 s)
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,8 +155,8 @@ static void serve_rloop(int fd, const uint64_t arg[4])
 struct stall {
 	uintptr_t addr;
 	volatile int go_fault, go_mm, go_detach;
-	volatile int fault_sig, fault_done, mm_done, detach_ret;
-	volatile double mm_ms;
+	volatile int fault_sig, fault_done, mm_done, detach_ret, conted;
+	volatile double mm_ms, mm_first;
 };
 
 static void wait_go(const volatile int *go)
@@ -194,30 +198,29 @@ static double mm_round(void)
 }
 
 /*
- * Thread C: up to 5 rounds while A's fault waits, 10 ms apart; the
- * fastest of those that ended before the fault did (one round on a
- * loaded TCG host can lose 200 ms to the scheduler; a lock held across
- * the fetch delays every round until the owner runs).  With no such
- * round, the first round's time.
+ * Thread C: up to 5 rounds while A's fault waits, 10 ms apart: the
+ * fastest of those that ended while the owner was still stopped and the
+ * fault waiting, -1 if none did (a lock held across the fetch would hold
+ * every round until the owner runs again); the first round's time too.
  */
 static void *stall_mm(void *arg)
 {
 	struct stall *st = arg;
-	double best = -1, first = -1;
+	double best = -1;
 
 	wait_go(&st->go_mm);
 	for (int round = 0; round < 5; round++) {
 		double ms = mm_round();
 
-		if (first < 0)
-			first = ms;
-		if (st->fault_done)
+		if (round == 0)
+			st->mm_first = ms;
+		if (st->fault_done || st->conted)
 			break;
 		if (best < 0 || ms < best)
 			best = ms;
 		usleep(10000);
 	}
-	st->mm_ms = best >= 0 ? best : first;
+	st->mm_ms = best;
 	st->mm_done = 1;
 	return NULL;
 }
@@ -237,8 +240,9 @@ static void *stall_detach(void *arg)
  * stall ADDR OWNER_INDEX DETACH: stops the owner's VM, starts a fault on
  * ADDR (never read before), times another thread's mmap+munmap, detaches
  * ADDR if DETACH while the fetch waits, continues the owner.  Answers
- * "MMAP_MS FAULT_WAITED FAULT_SIG DETACH_ERRNO STOPPED_S BASE_MS" (BASE:
- * the fastest mmap+munmap before the stop) or "ERR why".
+ * "MMAP_MS FAULT_WAITED FAULT_SIG DETACH_ERRNO STOPPED_S BASE_MS FIRST_MS"
+ * (thread C's times; BASE: the fastest mmap+munmap before the stop) or
+ * "ERR why".
  */
 static void serve_stall(int fd, const uint64_t arg[4])
 {
@@ -263,6 +267,7 @@ static void serve_stall(int fd, const uint64_t arg[4])
 		die("pthread_create");
 	if (host_ctl("stop", "stopped", index)) {
 		/* the stop may have happened unseen: never leave it */
+		st.conted = 1;
 		host_ctl("cont", "conted", index);
 		st.go_fault = st.go_mm = 1;
 		st.go_detach = -1;
@@ -285,13 +290,69 @@ static void serve_stall(int fd, const uint64_t arg[4])
 	if (arg[2])
 		usleep(200000);		/* B is in the detach now */
 	stopped = now_s() - t0;
+	st.conted = 1;
 	host_ctl("cont", "conted", index);
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
 	pthread_join(c, NULL);
 	handlers_restore(&old);
-	line_send(fd, "%.1f %d %d %d %.2f %.1f", st.mm_ms, waited,
-		  st.fault_sig, st.detach_ret, stopped, base);
+	line_send(fd, "%.1f %d %d %d %.2f %.1f %.1f", st.mm_ms, waited,
+		  st.fault_sig, st.detach_ret, stopped, base, st.mm_first);
+}
+
+/*
+ * stuckread SEGID SECS: a child process gets and attaches page 0 of
+ * SEGID, says so on a pipe and reads the page; SECS seconds later it is
+ * killed if it still waits.  Answers "ATTACHED WAITING REAP_S EXIT": the
+ * child attached, its read still waited, how long SIGKILL took to end it,
+ * and its exit status if it ended by itself; or "ERR why".
+ */
+static void serve_stuckread(int fd, const uint64_t arg[4])
+{
+	int pfd[2], status = 0, waiting, attached;
+	double t0, reap = 0;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(pfd)) {
+		line_send(fd, "ERR pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct xpmem_addr xa = { .offset = 0 };
+		volatile unsigned char *p = (void *)-1;
+
+		close(pfd[0]);
+		xa.apid = xpmem_get((xpmem_segid_t)arg[0], XPMEM_RDONLY,
+				    XPMEM_PERMIT_MODE, NULL);
+		if (xa.apid >= 0)
+			p = xpmem_attach(xa, PG, NULL);
+		if (p == (void *)-1)
+			_exit(2);
+		if (write(pfd[1], "a", 1) != 1)
+			_exit(3);
+		(void)p[0];
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		line_send(fd, "ERR fork");
+		return;
+	}
+	sleep((unsigned int)arg[1]);
+	waiting = waitpid(pid, &status, WNOHANG) == 0;
+	t0 = now_s();
+	if (waiting) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		reap = now_s() - t0;
+	}
+	attached = read(pfd[0], &c, 1) == 1 && c == 'a';
+	close(pfd[0]);
+	line_send(fd, "%d %d %.3f %d", attached, waiting, reap,
+		  !waiting && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 int serve_fault(int fd, const char *op, char *req, const uint64_t arg[4])
@@ -301,6 +362,8 @@ int serve_fault(int fd, const char *op, char *req, const uint64_t arg[4])
 		serve_rloop(fd, arg);
 	else if (!strcmp(op, "stall"))
 		serve_stall(fd, arg);
+	else if (!strcmp(op, "stuckread"))
+		serve_stuckread(fd, arg);
 	else
 		return 0;
 	return 1;
@@ -371,6 +434,9 @@ static void case_fault_vmas(struct servant *s)
 	if (segid <= 0 || remote_attach(s, segid, XPMEM_RDWR, 0, size, &ra)) {
 		result(0, "fault_window_vmas_setup", "segid %llx",
 		       (long long)segid);
+		if (segid > 0)
+			xpmem_remove(segid);
+		munmap(buf, size);
 		return;
 	}
 	f0 = rpc_counter(s, "remote_fetches");
@@ -447,6 +513,8 @@ static void case_fault_hole(struct servant *s)
 	if (segid <= 0 || remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra)) {
 		result(0, "fault_window_hole_setup", "segid %llx",
 		       (long long)segid);
+		if (segid > 0)
+			xpmem_remove(segid);
 		munmap(buf + 5 * PG, size - 5 * PG);
 		return;
 	}
@@ -504,6 +572,8 @@ static void case_fault_ucx(struct servant *s)
 	if (segid <= 0 || remote_attach(s, segid, XPMEM_RDWR, off, att, &ra)) {
 		result(0, "fault_window_ucx_setup", "segid %llx",
 		       (long long)segid);
+		if (segid > 0)
+			xpmem_remove(segid);
 		munmap(buf, len);
 		return;
 	}
@@ -597,6 +667,8 @@ static void case_fault_inval(struct servant *s)
 	if (segid <= 0 ||
 	    remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra)) {
 		result(0, "fault_inval_setup", NULL);
+		if (segid > 0)
+			xpmem_remove(segid);
 		munmap(buf, size);
 		return;
 	}
@@ -622,7 +694,7 @@ static void case_fault_stall(struct servant *s)
 	xpmem_segid_t segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE,
 					 (void *)0600);
 	long fences0 = peer_field(2, "fences"), copies;
-	double mm_ms = -1, stopped = 0, base = -1, limit;
+	double mm_ms = -1, stopped = 0, base = -1, first = -1, limit;
 	int waited = 0, sig = -1, det = -1;
 	struct remote_att ra;
 	const char *r;
@@ -636,23 +708,25 @@ static void case_fault_stall(struct servant *s)
 		goto out;
 	}
 	r = rpc(s, "stall %" PRIxPTR " 0 1", ra.addr + 3 * PG);
-	if (sscanf(r, "%lf %d %d %d %lf %lf", &mm_ms, &waited, &sig, &det,
-		   &stopped, &base) != 6) {
+	if (sscanf(r, "%lf %d %d %d %lf %lf %lf", &mm_ms, &waited, &sig, &det,
+		   &stopped, &base, &first) != 7) {
 		result(0, "fault_stall", "%s", r);
 		goto out;
 	}
 	/*
-	 * 50 ms (the issue's target) over what the same rounds take with
-	 * nothing waiting (x3: the debug kernel on a loaded host took 118 ms
-	 * at best while waiting, 212 ms once for a single round), at most
-	 * 400 ms: a lock held across the fetch costs the rest of the stop,
-	 * about 1 s.
+	 * A round that ended while the owner was stopped proves no lock is
+	 * held across the fetch, whatever the host's load; the fastest of
+	 * them within 50 ms (the issue's target) over 3x the same rounds
+	 * with nothing waiting (the debug kernel on a loaded host: 118 ms
+	 * while waiting, 212 ms for a single round once, 387 ms with
+	 * nothing waiting under 6 guests on 2 cores).
 	 */
-	limit = 50 + 3 * base < 400 ? 50 + 3 * base : 400;
+	limit = 50 + 3 * base;
 	result(waited && mm_ms >= 0 && base >= 0 && mm_ms < limit,
 	       "fault_stall_mmap_munmap",
-	       "mmap+munmap %.1f ms (fastest of 5; %.1f ms with nothing waiting, limit %.0f ms) while a remote fault waited on the stopped owner (stopped %.2f s, fault %s)",
-	       mm_ms, base, limit, stopped, waited ? "waiting" : "NOT waiting");
+	       "mmap+munmap %.1f ms while a remote fault waited on the stopped owner (the fastest round that ended before it ran again, -1 if none did; first round %.1f ms; %.1f ms with nothing waiting; limit %.0f ms; stopped %.2f s, fault %s)",
+	       mm_ms, first, base, limit, stopped,
+	       waited ? "waiting" : "NOT waiting");
 	copies = 0;
 	for (int i = 0; i < 50 && (copies = rpc_counter(s, "remote_copies")); i++)
 		usleep(100000);
@@ -834,6 +908,74 @@ static void case_fault_tail_loss(struct servant *s)
 	munmap(buf, size);
 }
 
+#define FAIL_HOME "/sys/kernel/debug/xpmem/fail_home_access/"
+
+/*
+ * The owner's bound on an access that invalidations keep racing
+ * (fail_home_access makes every try look raced, debug kernel only): after
+ * 256 tries it answers -EAGAIN and the attacher's fault asks again, so a
+ * fault waits but does not fail; while the races go on, the fault keeps
+ * asking and SIGKILL ends it.  The owner is never fenced for it.
+ */
+static void case_fault_gave_up(struct servant *s)
+{
+	size_t size = 4 * PG;
+	unsigned char *buf;
+	xpmem_segid_t segid;
+	long fences0 = peer_field(2, "fences"), gave0, gave;
+	int attached = 0, waiting = 0, code = -1, ok;
+	double secs = -1, reap = -1;
+	struct remote_att ra;
+	uint64_t sum = 0;
+	const char *r;
+
+	if (access(FAIL_HOME "probability", W_OK)) {
+		printf("# skip fault_gave_up_*: no " FAIL_HOME " (fault injection: the debug kernel)\n");
+		return;
+	}
+	buf = owner_buffer(size, 67);
+	segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE, (void *)0600);
+	if (segid <= 0 || file_set(FAIL_HOME "verbose", 0) ||
+	    file_set(FAIL_HOME "interval", 1) ||
+	    remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra)) {
+		result(0, "fault_gave_up_setup", NULL);
+		goto out;
+	}
+	/* 300 raced tries: the first FETCH gives up at 256, the second is served */
+	gave0 = counter("remote_access_gave_up");
+	file_set(FAIL_HOME "times", 300);
+	file_set(FAIL_HOME "probability", 100);
+	ok = !remote_sum(s, ra.addr, PG, &sum, &secs) && sum == checksum(buf, PG);
+	gave = counter("remote_access_gave_up") - gave0;
+	file_set(FAIL_HOME "probability", 0);
+	remote_detach(s, &ra);
+	result(ok && gave == 1, "fault_gave_up_asked_again",
+	       "300 raced tries at the owner: the fault read %s after %.2f s; the owner gave up %ld time(s) (1 expected: after 256 tries)",
+	       ok ? "the owner's data" : "WRONG data or a signal", secs, gave);
+
+	/* every try raced: the fault waits and asks again until killed */
+	gave0 = counter("remote_access_gave_up");
+	file_set(FAIL_HOME "times", -1);
+	file_set(FAIL_HOME "probability", 100);
+	r = rpc(s, "stuckread %llx 2", (long long)segid);
+	file_set(FAIL_HOME "probability", 0);
+	file_set(FAIL_HOME "times", 1);
+	gave = counter("remote_access_gave_up") - gave0;
+	if (sscanf(r, "%d %d %lf %d", &attached, &waiting, &reap, &code) != 4)
+		attached = 0;
+	result(attached && waiting && reap >= 0 && reap < 2 && gave >= 2,
+	       "fault_gave_up_killable",
+	       "every try raced at the owner: after 2 s the fault %s (exit %d); SIGKILL ended it in %.2f s; the owner gave up %ld times (it asks again)",
+	       !attached ? "NEVER ATTACHED" : waiting ? "still waited" : "HAD ENDED", code, reap, gave);
+	result(peer_field(2, "fences") == fences0, "fault_gave_up_no_fence",
+	       "node 2 fences %ld -> %ld", fences0, peer_field(2, "fences"));
+out:
+	file_set(FAIL_HOME "probability", 0);
+	if (segid > 0)
+		xpmem_remove(segid);
+	munmap(buf, size);
+}
+
 void cases_fault(struct servant **sv, int nsv)
 {
 	(void)nsv;
@@ -842,6 +984,7 @@ void cases_fault(struct servant **sv, int nsv)
 	case_fault_ucx(sv[0]);
 	case_fault_inval(sv[0]);
 	case_fault_stall(sv[0]);
+	case_fault_gave_up(sv[0]);
 	/* the debug kernel has no sch_prio, cls_u32, act_gact for TC_SILENT */
 	if (getenv("XNODE_QUICK"))
 		printf("# skip fault_tail_loss: no tc drop on the debug kernel\n");
