@@ -120,6 +120,7 @@ static int __init xpmem_init(void)
 	ret = misc_register(&xpmem_miscdev);
 	if (ret)
 		goto err_client;
+	xpmem_failpoints_init();
 	pr_info("xpmem: ABI %d.%d ready\n", XPMEM_ABI_MAJOR, XPMEM_ABI_MINOR);
 	return 0;
 
@@ -140,6 +141,7 @@ err_counters:
 
 static void __exit xpmem_exit(void)
 {
+	xpmem_failpoints_exit();
 	misc_deregister(&xpmem_miscdev);
 	xpmem_client_drain();	/* closed attachments still talking */
 	xpmem_net_exit();

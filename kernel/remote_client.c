@@ -743,6 +743,7 @@ static void xpmem_client_on_invalidate(struct xpmem_net_rx *rx)
 		goto reply;
 	}
 	e = (const void *)(req + 1);
+	xpmem_delay_invalidate();
 	for (i = 0; i < n; i++)
 		xpmem_client_inval_entry(rx->src_node, &e[i]);
 reply:

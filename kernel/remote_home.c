@@ -18,8 +18,6 @@
  * and per attachment only what has been served.
  */
 #include <linux/bitops.h>
-#include <linux/debugfs.h>
-#include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
 #include <linux/moduleparam.h>
@@ -621,47 +619,6 @@ static unsigned long xpmem_home_deadline(void)
 	return jiffies + xpmem_net_timeout() / 2;
 }
 
-#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
-/*
- * /sys/kernel/debug/xpmem/fail_home_access (the kernel's fault-injection
- * attributes, Documentation/fault-injection): makes an access look raced
- * by an invalidation, so that tests reach the retry bound and the
- * requester's repeat without having to win a real race.
- */
-static DECLARE_FAULT_ATTR(xpmem_fail_home_access);
-static struct dentry *xpmem_home_debugfs;
-
-static bool xpmem_home_access_raced(void)
-{
-	return should_fail(&xpmem_fail_home_access, 1);
-}
-
-static void xpmem_home_debugfs_init(void)
-{
-	xpmem_home_debugfs = debugfs_create_dir("xpmem", NULL);
-	fault_create_debugfs_attr("fail_home_access", xpmem_home_debugfs,
-				  &xpmem_fail_home_access);
-}
-
-static void xpmem_home_debugfs_exit(void)
-{
-	debugfs_remove_recursive(xpmem_home_debugfs);
-}
-#else
-static bool xpmem_home_access_raced(void)
-{
-	return false;
-}
-
-static void xpmem_home_debugfs_init(void)
-{
-}
-
-static void xpmem_home_debugfs_exit(void)
-{
-}
-#endif
-
 /*
  * Resolves @hr in the owner's mm without pinning, and runs @access on the
  * run of pages around hr->fault under seg->lock, which holds off their
@@ -725,7 +682,7 @@ again:
 	range.notifier_seq = mmu_interval_read_begin(range.notifier);
 	ret = hmm_range_fault(&range);
 	mmap_read_unlock(mm);
-	if (ret == -EBUSY || (!ret && xpmem_home_access_raced()))
+	if (ret == -EBUSY || (!ret && xpmem_fail_home_access()))
 		goto again;
 	if (ret)
 		goto out;
@@ -1277,7 +1234,6 @@ int xpmem_home_init(void)
 					      xpmem_remote_limits_show);
 	if (!xpmem_limits_pde)
 		pr_warn("xpmem: cannot create /proc/xpmem/remote_limits\n");
-	xpmem_home_debugfs_init();
 	xpmem_net_register(XPMEM_MSG_GET, xpmem_home_get);
 	xpmem_net_register(XPMEM_MSG_RELEASE, xpmem_home_release);
 	xpmem_net_register(XPMEM_MSG_ATTACH, xpmem_home_attach);
@@ -1289,7 +1245,6 @@ int xpmem_home_init(void)
 
 void xpmem_home_exit(void)
 {
-	xpmem_home_debugfs_exit();
 	proc_remove(xpmem_limits_pde);
 	WARN_ON(!xa_empty(&xpmem_raps));
 	WARN_ON(!xa_empty(&xpmem_ratts));

@@ -563,6 +563,60 @@ out:
 	counter_settle("remote_attachments", 0, 10);
 }
 
+#define DELAY_INVAL "/sys/kernel/debug/xpmem/delay_invalidate_ms"
+
+/*
+ * A sharer alive but stuck: its INVALIDATE handler is held 3.5 s (the
+ * debug kernel's delay_invalidate_ms) while the owner's batch waits with
+ * a 2 s net_timeout_ms.  The sharer answers the batch's PINGs, so the
+ * owner waits on (up to 4 timeouts) instead of fencing it; the ack then
+ * lands and the sharer's next read sees the owner's new data.
+ */
+static void case_fanout_stuck_sharer(struct servant *s)
+{
+	size_t size = 4 * PAGE;
+	unsigned char *buf;
+	xpmem_segid_t segid;
+	long saved = net_timeout_ms(), fences0 = peer_field(2, "fences");
+	double secs = -1, t0, inval = -1;
+	struct remote_att ra;
+	uint64_t sum = 0, zeros;
+	int ok;
+
+	if (strtol(rpc(s, "file " DELAY_INVAL), NULL, 10) < 0) {
+		printf("# skip fanout_stuck_sharer: no " DELAY_INVAL " on node 2 (the debug kernel has it)\n");
+		return;
+	}
+	buf = owner_buffer(size, 53);
+	segid = xpmem_make(buf, size, XPMEM_PERMIT_MODE, (void *)0600);
+	ok = segid > 0 && !remote_attach(s, segid, XPMEM_RDONLY, 0, size, &ra);
+	ok = ok && !remote_sum(s, ra.addr, PAGE, &sum, &secs) &&
+	     sum == checksum(buf, PAGE);
+	result(ok, "fanout_stuck_sharer_setup", "node 2 holds a copy of page 0");
+	if (!ok)
+		goto out;
+	ok = !strcmp(rpc(s, "sh echo 3500 > " DELAY_INVAL), "0") &&
+	     !param_set("net_timeout_ms", 2000);
+	t0 = now_s();
+	if (ok && !madvise(buf, PAGE, MADV_DONTNEED))
+		inval = now_s() - t0;
+	param_set("net_timeout_ms", saved);
+	zeros = checksum((unsigned char[PAGE]){ 0 }, PAGE);
+	ok = ok && inval >= 3 && !remote_sum(s, ra.addr, PAGE, &sum, &secs) &&
+	     sum == zeros;
+	result(ok && peer_field(2, "fences") == fences0,
+	       "fanout_stuck_sharer_not_fenced",
+	       "owner's MADV_DONTNEED (net_timeout_ms 2000) waited %.2f s for node 2, whose INVALIDATE handler was held 3.5 s; node 2 then read %s; fences of node 2 %ld -> %ld",
+	       inval, ok ? "the owner's zeros" : "OLD DATA, SIGBUS or an error",
+	       fences0, peer_field(2, "fences"));
+	remote_detach(s, &ra);
+out:
+	rpc(s, "sh echo 0 > " DELAY_INVAL);
+	if (segid > 0)
+		xpmem_remove(segid);
+	munmap(buf, size);
+}
+
 /*
  * This host's invalidation round trip to sv[0] (median of 5, one
  * attachment), in seconds, or -1: the scale of the bounds below.
@@ -799,6 +853,7 @@ void cases_fanout(struct servant **sv, int nsv)
 	else
 		case_fanout_credits(sv, 2);
 rest:
+	case_fanout_stuck_sharer(sv[0]);
 	if (nsv > 1) {
 		case_fanout_silent_nodes(sv, nsv);
 		case_fanout_stuck_owner(sv);
