@@ -288,19 +288,6 @@ long xpmem_ioctl_control(unsigned int cmd, void __user *arg);
 /* remote_home.c: the owner's side of cross-node segments */
 int xpmem_home_init(void);
 void xpmem_home_exit(void);
-
-/* failpoints.c: test hooks in debugfs (CONFIG_FAULT_INJECTION_DEBUG_FS) */
-#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
-bool xpmem_fail_home_access(void);
-void xpmem_delay_invalidate(void);
-void xpmem_failpoints_init(void);
-void xpmem_failpoints_exit(void);
-#else
-static inline bool xpmem_fail_home_access(void) { return false; }
-static inline void xpmem_delay_invalidate(void) { }
-static inline void xpmem_failpoints_init(void) { }
-static inline void xpmem_failpoints_exit(void) { }
-#endif
 bool xpmem_home_has_copies(struct xpmem_seg *seg, unsigned long start,
 			   unsigned long last);
 /*
@@ -331,5 +318,18 @@ static inline unsigned long xpmem_att_last(const struct xpmem_att *att)
 {
 	return att->offset + (att->npages << PAGE_SHIFT) - 1;
 }
+
+/* failpoints.c: test hooks in debugfs (CONFIG_FAULT_INJECTION_DEBUG_FS) */
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+bool xpmem_fail_home_access(void);
+void xpmem_delay_invalidate(void);
+void xpmem_failpoints_init(void);
+void xpmem_failpoints_exit(void);
+#else
+static inline bool xpmem_fail_home_access(void) { return false; }
+static inline void xpmem_delay_invalidate(void) { }
+static inline void xpmem_failpoints_init(void) { }
+static inline void xpmem_failpoints_exit(void) { }
+#endif
 
 #endif /* XPMEM_INTERNAL_H */
