@@ -198,29 +198,38 @@ static double mm_round(void)
 }
 
 /*
- * Thread C: up to 5 rounds while A's fault waits, 10 ms apart: the
- * fastest of those that ended while the owner was still stopped and the
- * fault waiting, -1 if none did (a lock held across the fetch would hold
- * every round until the owner runs again); the first round's time too.
+ * Up to 5 mmap+munmap rounds, 10 ms apart: the fastest, and the first in
+ * *@first.  With @st, only rounds that ended while the owner was still
+ * stopped and the fault waiting count, -1 if none did (a lock held across
+ * the fetch would hold every round until the owner runs again).
  */
-static void *stall_mm(void *arg)
+static double mm_fastest(const struct stall *st, double *first)
 {
-	struct stall *st = arg;
 	double best = -1;
 
-	wait_go(&st->go_mm);
 	for (int round = 0; round < 5; round++) {
 		double ms = mm_round();
 
 		if (round == 0)
-			st->mm_first = ms;
-		if (st->fault_done || st->conted)
+			*first = ms;
+		if (st && (st->fault_done || st->conted))
 			break;
 		if (best < 0 || ms < best)
 			best = ms;
 		usleep(10000);
 	}
-	st->mm_ms = best;
+	return best;
+}
+
+/* Thread C: the timed rounds while A's fault waits. */
+static void *stall_mm(void *arg)
+{
+	struct stall *st = arg;
+	double first;
+
+	wait_go(&st->go_mm);
+	st->mm_ms = mm_fastest(st, &first);
+	st->mm_first = first;
 	st->mm_done = 1;
 	return NULL;
 }
@@ -250,16 +259,10 @@ static void serve_stall(int fd, const uint64_t arg[4])
 	struct fault_handlers old;
 	pthread_t a, b, c;
 	int waited, index = (int)arg[1];
-	double t0, stopped, base = -1;
-
+	double t0, stopped, first;
 	/* the same rounds with nothing waiting: the reference */
-	for (int round = 0; round < 5; round++) {
-		double ms = mm_round();
+	double base = mm_fastest(NULL, &first);
 
-		if (base < 0 || ms < base)
-			base = ms;
-		usleep(10000);
-	}
 	handlers_install(&old);
 	if (pthread_create(&a, NULL, stall_fault, &st) ||
 	    pthread_create(&b, NULL, stall_detach, &st) ||
