@@ -34,6 +34,7 @@ static const char *const xpmem_counter_names[XPMEM_NR_COUNTERS] = {
 	[XPMEM_CNT_MKWRITES] = "mkwrites",
 	[XPMEM_CNT_NONBLOCK_REFUSED] = "nonblock_refused",
 	[XPMEM_CNT_REMOTE_PAGES_SERVED] = "remote_pages_served",
+	[XPMEM_CNT_REMOTE_PAGES_SENT_DIRECT] = "remote_pages_sent_direct",
 	[XPMEM_CNT_REMOTE_INVALIDATES_SENT] = "remote_invalidates_sent",
 	[XPMEM_CNT_REMOTE_INVALIDATES_ACKED] = "remote_invalidates_acked",
 	[XPMEM_CNT_REMOTE_FETCHES] = "remote_fetches",

@@ -521,12 +521,12 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long idx)
 	struct xpmem_rcache *rc = att->rc;
 	struct xpmem_fetch_wait fw = {};
 	struct xpmem_wire_fetch req;
-	struct xpmem_wire_fetch_reply *rep;
+	struct xpmem_wire_fetch_reply rep;
 	struct page *pages[XPMEM_FETCH_MAX_PAGES];
 	unsigned long first, end, rfirst, j;
 	unsigned int n, i, got = 0;
-	size_t max, len;
 	u32 writable = 0;
+	size_t len;
 	bool keep;
 	int ret;
 
@@ -539,10 +539,15 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long idx)
 		.npages = cpu_to_le32(n),
 		.fault = cpu_to_le32(idx - first),
 	};
-	max = sizeof(*rep) + ((size_t)n << PAGE_SHIFT);
-	rep = kvmalloc(max, GFP_KERNEL_ACCOUNT);
-	if (!rep)
-		return -ENOMEM;
+	/* The reply's page data lands in these, the copies to map. */
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+		if (!pages[i]) {
+			while (i--)
+				put_page(pages[i]);
+			return -ENOMEM;
+		}
+	}
 	fw.first = first;
 	fw.n = n;
 	mutex_lock(&rc->lock);
@@ -551,40 +556,27 @@ static int xpmem_client_fetch(struct xpmem_att *att, unsigned long idx)
 
 	xpmem_count_inc(XPMEM_CNT_REMOTE_FETCHES);
 	trace_xpmem_fetch_send(att->ap->node, rc->id, first, n);
-	ret = xpmem_net_call(att->ap->node, XPMEM_MSG_FETCH, &req, sizeof(req),
-			     rep, max, &len);
-	/* len <= max: the transport refuses a longer reply (-EMSGSIZE). */
+	ret = xpmem_net_call_pages(att->ap->node, XPMEM_MSG_FETCH, &req,
+				   sizeof(req), &rep, sizeof(rep), pages, n,
+				   &len);
+	/* The transport refuses a reply longer than rep and the n pages. */
 	if (!ret)
-		ret = xpmem_client_reply_status(att->ap->node, rep, len, len);
-	if (!ret && !xpmem_fetch_reply_ok(rep, len, first, n, idx))
+		ret = xpmem_client_reply_status(att->ap->node, &rep, len, len);
+	if (!ret && !xpmem_fetch_reply_ok(&rep, len, first, n, idx))
 		ret = xpmem_client_bad_reply(att->ap->node, "FETCH");
 	if (!ret) {
-		got = le32_to_cpu(rep->npages);
-		writable = le32_to_cpu(rep->writable);
-		for (i = 0; i < got; i++) {
-			pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
-			if (!pages[i])
-				break;
-			memcpy_to_page(pages[i], 0, (void *)(rep + 1) +
-				       ((size_t)i << PAGE_SHIFT), PAGE_SIZE);
-		}
-		if (i < got) {
-			while (i--)
-				put_page(pages[i]);
-			got = 0;
-			ret = -ENOMEM;
-		}
+		got = le32_to_cpu(rep.npages);
+		writable = le32_to_cpu(rep.writable);
 	}
-	rfirst = got ? le64_to_cpu(rep->first) : first;
-	kvfree(rep);
+	rfirst = got ? le64_to_cpu(rep.first) : first;
 
 	mutex_lock(&rc->lock);
 	list_del(&fw.link);
 	/* A copy landing after the vma closed would never be freed. */
 	keep = !att->dead && att->state == XPMEM_ATT_MAPPED;
-	for (i = 0; i < got; i++) {
+	for (i = 0; i < n; i++) {
 		j = rfirst + i;
-		if (keep && !(fw.stale & BIT(j - first)) &&
+		if (i < got && keep && !(fw.stale & BIT(j - first)) &&
 		    !xa_load(&rc->pages, j) &&
 		    !xa_err(xa_store(&rc->pages, j, pages[i],
 				     GFP_KERNEL_ACCOUNT))) {

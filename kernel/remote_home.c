@@ -717,19 +717,29 @@ out:
 	return ret;
 }
 
-/* FETCH: record the copies in the directory, then copy the pages out. */
-static int xpmem_home_copy_out(struct xpmem_ratt *ratt, unsigned long first,
-			       unsigned long n, unsigned long *pfns, void *buf)
+/*
+ * FETCH: record the copies in the directory, and take a reference on each
+ * page for the send (transport.h: xpmem_net_reply_pages()), which reads
+ * them after seg->lock is dropped.  That is as coherent as a copy made
+ * under the lock: an invalidation from now on finds the copies recorded
+ * and reaches the attacher after this reply (or overtakes it, and the
+ * fetch there is stale); the reference only keeps a page the owner drops
+ * meanwhile from being reused before the device has read it.
+ */
+static int xpmem_home_hold(struct xpmem_ratt *ratt, unsigned long first,
+			   unsigned long n, unsigned long *pfns, void *arg)
 {
+	struct page **pages = arg;
 	unsigned long i;
 	int ret;
 
 	ret = xpmem_copies_set(ratt, first, n);
 	if (ret)
 		return ret;
-	for (i = 0; i < n; i++)
-		memcpy_from_page(buf + (i << PAGE_SHIFT),
-				 hmm_pfn_to_page(pfns[i]), 0, PAGE_SIZE);
+	for (i = 0; i < n; i++) {
+		pages[i] = hmm_pfn_to_page(pfns[i]);
+		get_page(pages[i]);
+	}
 	return 0;
 }
 
@@ -865,10 +875,13 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	xpmem_reply_status(rx, ret);
 }
 
+static_assert(XPMEM_FETCH_MAX_PAGES <= XPMEM_NET_MAX_PAGES);
+
 static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 {
 	const struct xpmem_wire_fetch *req = rx->payload;
-	struct xpmem_wire_fetch_reply *rep;
+	struct xpmem_wire_fetch_reply rep;
+	struct page *pages[XPMEM_FETCH_MAX_PAGES];
 	struct xpmem_home_req hr = {};
 	struct xpmem_ratt *ratt;
 	u64 first;
@@ -890,12 +903,6 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 		return xpmem_reply_status(rx, -EINVAL);
 	}
 
-	/* At most 64 KiB, freed before we return. */
-	rep = kvmalloc(sizeof(*rep) + ((size_t)n << PAGE_SHIFT), GFP_KERNEL);
-	if (!rep) {
-		kref_put(&ratt->kref, xpmem_ratt_free);
-		return xpmem_reply_status(rx, -ENOMEM);
-	}
 	hr.first = first;
 	hr.n = n;
 	hr.fault = first + fault;
@@ -904,26 +911,26 @@ static void xpmem_home_fetch(struct xpmem_net_rx *rx)
 	for (tries = 0; tries < 3; tries++) {
 		ret = xpmem_copies_reserve(ratt, first, n);
 		if (!ret)
-			ret = xpmem_home_access(ratt, &hr, xpmem_home_copy_out,
-						rep + 1);
+			ret = xpmem_home_access(ratt, &hr, xpmem_home_hold,
+						pages);
 		xpmem_copies_unreserve(ratt, first, n);
 		if (ret != -ENOMEM)
 			break;
 	}
 	trace_xpmem_fetch_serve(rx->src_node, ratt->id, first, n, ret);
 	kref_put(&ratt->kref, xpmem_ratt_free);
-	if (ret < 0) {
-		kvfree(rep);
+	if (ret < 0)
 		return xpmem_reply_status(rx, ret);
-	}
-	*rep = (struct xpmem_wire_fetch_reply) {
+	rep = (struct xpmem_wire_fetch_reply) {
 		.npages = cpu_to_le32(ret),
 		.first = cpu_to_le64(hr.run_first),
 		.writable = cpu_to_le32(hr.writable ? GENMASK(ret - 1, 0) : 0),
 	};
-	xpmem_net_reply(rx, rep, sizeof(*rep) + ((size_t)ret << PAGE_SHIFT));
-	kvfree(rep);
 	xpmem_count_add(XPMEM_CNT_REMOTE_PAGES_SERVED, ret);
+	/* The references on the pages pass to the transport. */
+	ret = xpmem_net_reply_pages(rx, &rep, sizeof(rep), pages, ret);
+	if (ret > 0)
+		xpmem_count_add(XPMEM_CNT_REMOTE_PAGES_SENT_DIRECT, ret);
 }
 
 /* Does any node hold a copy of segment offsets [start, last]? */

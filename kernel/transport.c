@@ -342,15 +342,28 @@ void xpmem_conn_probe_work(struct work_struct *work)
 	xpmem_conn_put(conn);
 }
 
-int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
-			 const void *req, size_t req_len, void *reply,
-			 size_t reply_max, size_t *reply_len,
-			 unsigned int flags)
+/* Where a call's reply goes (transport.h: xpmem_net_call_pages()). */
+struct xpmem_net_sink {
+	void *buf;
+	size_t max;
+	struct page **pages;
+	unsigned int npages;
+};
+
+static int xpmem_net_call_sink(u16 node, enum xpmem_msg_type type,
+			       const void *req, size_t req_len,
+			       const struct xpmem_net_sink *to,
+			       size_t *reply_len, unsigned int flags)
 {
 	unsigned long timeout = xpmem_net_timeout();
 	unsigned long deadline = jiffies + timeout;
 	unsigned long cap = deadline + XPMEM_NET_BUSY_WAITS * timeout;
-	struct xpmem_net_req call = { .type = type };
+	struct xpmem_net_call c = {
+		.req.type = type,
+		.reply_pages = to->pages,
+		.reply_npages = to->pages ? to->npages : 0,
+	};
+	struct xpmem_net_req *call = &c.req;
 	struct xpmem_conn *conn = NULL;
 	bool probe = !(flags & XPMEM_NET_PROBE);
 	struct xpmem_peer *peer;
@@ -376,31 +389,31 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 	if (ret)
 		goto out;
 
-	INIT_LIST_HEAD(&call.link);
-	init_completion(&call.done);
-	call.conn = conn;
-	call.seq = atomic64_inc_return(&xpmem_net.seq);
-	call.reply = reply;
-	call.reply_max = reply ? reply_max : 0;
-	call.status = -EINPROGRESS;
+	INIT_LIST_HEAD(&call->link);
+	init_completion(&call->done);
+	call->conn = conn;
+	call->seq = atomic64_inc_return(&xpmem_net.seq);
+	call->reply = to->buf;
+	call->reply_max = to->buf ? to->max : 0;
+	call->status = -EINPROGRESS;
 	spin_lock(&peer->lock);
 	if (peer->conn != conn) {
 		spin_unlock(&peer->lock);
 		ret = -EHOSTDOWN;
 		goto out;
 	}
-	list_add_tail(&call.link, &peer->calls);
+	list_add_tail(&call->link, &peer->calls);
 	spin_unlock(&peer->lock);
 
 	if (!probe)
 		cap = deadline;
-	ret = xpmem_conn_send(conn, type, XPMEM_WIRE_F_REQUEST, call.seq, req,
+	ret = xpmem_conn_send(conn, type, XPMEM_WIRE_F_REQUEST, call->seq, req,
 			      req_len, deadline, cap, xpmem_keep_request(type));
 	while (!ret) {
 		/* Every quarter of a timeout: is a silent peer still alive? */
 		t = probe ? xpmem_probe_slice(deadline) :
 			    max((long)(deadline - jiffies), 1L);
-		t = wait_for_completion_killable_timeout(&call.done, t);
+		t = wait_for_completion_killable_timeout(&call->done, t);
 		if (t) {
 			ret = t < 0 ? -EINTR : 0;
 			break;
@@ -416,13 +429,13 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 		/* a busy or stuck peer, not a silent one: wait on */
 	}
 	spin_lock(&peer->lock);
-	if (!list_empty(&call.link))
-		list_del_init(&call.link);	/* not answered */
+	if (!list_empty(&call->link))
+		list_del_init(&call->link);	/* not answered */
 	else
-		ret = call.status;		/* answered or fenced */
+		ret = call->status;		/* answered or fenced */
 	spin_unlock(&peer->lock);
 	if (!ret && reply_len)
-		*reply_len = call.reply_len;
+		*reply_len = call->reply_len;
 out:
 	if (ret == -ETIMEDOUT) {
 		atomic_inc(&peer->timeouts);
@@ -431,10 +444,35 @@ out:
 	if (conn)
 		xpmem_conn_put(conn);
 	xpmem_peer_put(peer);
-	trace_xpmem_call_done(node, type, ret, ret ? 0 : call.reply_len);
+	trace_xpmem_call_done(node, type, ret, ret ? 0 : call->reply_len);
 	return ret;
 }
+
+int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
+			 const void *req, size_t req_len, void *reply,
+			 size_t reply_max, size_t *reply_len,
+			 unsigned int flags)
+{
+	struct xpmem_net_sink to = { .buf = reply, .max = reply_max };
+
+	return xpmem_net_call_sink(node, type, req, req_len, &to, reply_len,
+				   flags);
+}
 EXPORT_SYMBOL_GPL(xpmem_net_call_flags);
+
+int xpmem_net_call_pages(u16 node, enum xpmem_msg_type type,
+			 const void *req, size_t req_len, void *reply,
+			 size_t reply_max, struct page **pages,
+			 unsigned int npages, size_t *reply_len)
+{
+	struct xpmem_net_sink to = {
+		.buf = reply, .max = reply_max,
+		.pages = pages, .npages = npages,
+	};
+
+	return xpmem_net_call_sink(node, type, req, req_len, &to, reply_len, 0);
+}
+EXPORT_SYMBOL_GPL(xpmem_net_call_pages);
 
 /* ---- batches: requests in flight together (transport.h) ---- */
 

@@ -24,7 +24,11 @@
 
 #include "xpmem_uapi.h"
 
+struct page;
+
 #define XPMEM_NET_MAX_PAYLOAD	(64 * 1024 + 256)
+/* Whole pages a message may carry besides its bytes (a FETCH window). */
+#define XPMEM_NET_MAX_PAGES	16
 
 /* Message types; a reply carries the type of its request. */
 enum xpmem_msg_type {
@@ -83,6 +87,18 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 			 const void *req, size_t req_len, void *reply,
 			 size_t reply_max, size_t *reply_len,
 			 unsigned int flags);
+
+/*
+ * As xpmem_net_call(), but the reply lands in two places: its first
+ * @reply_max bytes in @reply, the rest in @pages, page by page (at most
+ * @npages of them; a longer reply is -EMSGSIZE).  The bytes are copied
+ * once, from the receive buffer to their page.  *@reply_len is the whole
+ * reply's length.
+ */
+int xpmem_net_call_pages(u16 node, enum xpmem_msg_type type,
+			 const void *req, size_t req_len, void *reply,
+			 size_t reply_max, struct page **pages,
+			 unsigned int npages, size_t *reply_len);
 
 /*
  * Only over a connection that is up now, else -ENOTCONN at once: for
@@ -195,5 +211,18 @@ void xpmem_net_fence_node(u16 node, const char *why);
 
 /* Answers the request @rx from inside its handler. */
 int xpmem_net_reply(struct xpmem_net_rx *rx, const void *payload, size_t len);
+
+/*
+ * Answers @rx with @payload followed by the contents of @pages (at most
+ * XPMEM_NET_MAX_PAGES), which the device sends straight from the pages
+ * when the connection's QP takes enough scatter-gather entries (else
+ * they are copied into the send buffer).  The caller's reference on
+ * each page passes to the transport, which drops it once the send is
+ * complete (or failed): the pages are held only for the send.  Returns
+ * the number of pages sent straight from them, or an errno as
+ * xpmem_net_reply().
+ */
+int xpmem_net_reply_pages(struct xpmem_net_rx *rx, const void *payload,
+			  size_t len, struct page **pages, unsigned int npages);
 
 #endif /* XPMEM_TRANSPORT_H */

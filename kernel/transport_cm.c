@@ -347,7 +347,9 @@ static int xpmem_conn_setup(struct xpmem_conn *conn)
 	attr.recv_cq = conn->cq;
 	attr.cap.max_send_wr = XPMEM_NET_RING + 2;
 	attr.cap.max_recv_wr = XPMEM_NET_RING + 1;
-	attr.cap.max_send_sge = 1;
+	/* The buffer and a FETCH window's pages, if the device takes them. */
+	attr.cap.max_send_sge = min_t(u32, 1 + XPMEM_NET_MAX_PAGES,
+				      conn->dev->attrs.max_send_sge);
 	attr.cap.max_recv_sge = 1;
 	attr.sq_sig_type = IB_SIGNAL_ALL_WR;
 	attr.qp_type = IB_QPT_RC;
@@ -355,6 +357,7 @@ static int xpmem_conn_setup(struct xpmem_conn *conn)
 	if (ret)
 		return ret;
 	conn->qp = id->qp;
+	conn->max_send_sge = attr.cap.max_send_sge;
 	return xpmem_conn_post_all_recvs(conn);
 }
 

@@ -74,6 +74,72 @@ int xpmem_conn_setup_bufs(struct xpmem_conn *conn)
 	return 0;
 }
 
+/* The send of @tx is over (or never happened): its pages go back. */
+static void xpmem_tx_release_pages(struct xpmem_conn *conn,
+				   struct xpmem_txbuf *tx)
+{
+	unsigned int i;
+
+	for (i = 0; i < tx->npages; i++) {
+		ib_dma_unmap_page(conn->dev, tx->page_dma[i], PAGE_SIZE,
+				  DMA_TO_DEVICE);
+		put_page(tx->pages[i]);
+		tx->pages[i] = NULL;
+	}
+	tx->npages = 0;
+}
+
+/*
+ * Adds @npages whole pages to the message being written in @tx, after
+ * its first @len payload bytes: as scatter-gather entries that the device
+ * reads from the pages when the QP takes that many, else copied into the
+ * buffer.  Takes over the caller's page references (also on error).
+ * Returns how many pages go straight from the page, or -EMSGSIZE (the
+ * message would not fit: nothing added).
+ */
+static int xpmem_tx_add_pages(struct xpmem_conn *conn,
+			      struct xpmem_txbuf *tx, size_t len,
+			      struct page **pages, unsigned int npages)
+{
+	void *dst = xpmem_tx_payload(tx) + len;
+	unsigned int i;
+
+	if (WARN_ON_ONCE(tx->npages || npages > XPMEM_NET_MAX_PAGES ||
+			 len + ((size_t)npages << PAGE_SHIFT) >
+			 XPMEM_NET_MAX_PAYLOAD)) {
+		for (i = 0; i < npages; i++)
+			put_page(pages[i]);
+		return -EMSGSIZE;
+	}
+	if (npages < conn->max_send_sge) {
+		for (i = 0; i < npages; i++) {
+			u64 dma = ib_dma_map_page(conn->dev, pages[i], 0,
+						  PAGE_SIZE, DMA_TO_DEVICE);
+
+			if (ib_dma_mapping_error(conn->dev, dma))
+				break;
+			tx->page_dma[i] = dma;
+			tx->pages[i] = pages[i];
+			tx->npages++;
+		}
+		if (tx->npages == npages)
+			return npages;
+		/* Could not map them all: send them all from the buffer. */
+		for (i = 0; i < tx->npages; i++) {
+			ib_dma_unmap_page(conn->dev, tx->page_dma[i], PAGE_SIZE,
+					  DMA_TO_DEVICE);
+			tx->pages[i] = NULL;
+		}
+		tx->npages = 0;
+	}
+	for (i = 0; i < npages; i++) {
+		memcpy_from_page(dst + ((size_t)i << PAGE_SHIFT), pages[i], 0,
+				 PAGE_SIZE);
+		put_page(pages[i]);
+	}
+	return 0;
+}
+
 /* Undoes xpmem_conn_setup_bufs, however far it got. */
 void xpmem_conn_free_bufs(struct xpmem_conn *conn)
 {
@@ -84,6 +150,8 @@ void xpmem_conn_free_bufs(struct xpmem_conn *conn)
 		struct xpmem_rxbuf *rx = &conn->rx[i];
 		struct xpmem_txbuf *tx = &conn->tx[i];
 
+		/* A send never completed (its flush timed out). */
+		xpmem_tx_release_pages(conn, tx);
 		if (rx->mapped)
 			ib_dma_unmap_single(conn->dev, rx->dma,
 					    XPMEM_NET_BUF_SIZE, DMA_FROM_DEVICE);
@@ -182,30 +250,40 @@ static void xpmem_fill_hdr(struct xpmem_wire_hdr *hdr, u16 type, u16 flags,
 }
 
 /*
- * Posts @tx with the credits to return; conn->lock held.  On a dead
- * connection (or a post error) the buffer goes back to the free list.
+ * Posts @tx, @bytes long with its pages, with the credits to return;
+ * conn->lock held.  On a dead connection (or a post error) the caller
+ * gives the buffer back.
  */
 static int xpmem_post_send_locked(struct xpmem_conn *conn,
 				  struct xpmem_txbuf *tx, size_t bytes)
 {
 	struct xpmem_wire_hdr *hdr = tx->buf;
-	struct ib_sge sge = {
-		.addr = tx->dma,
-		.length = bytes,
-		.lkey = conn->pd->local_dma_lkey,
-	};
+	struct ib_sge sge[1 + XPMEM_NET_MAX_PAGES];
 	struct ib_send_wr wr = {
 		.wr_cqe = &tx->cqe,
-		.sg_list = &sge,
-		.num_sge = 1,
+		.sg_list = sge,
+		.num_sge = 1 + tx->npages,
 		.opcode = IB_WR_SEND,
 		.send_flags = IB_SEND_SIGNALED,
 	};
+	unsigned int i;
 	int ret;
 
 	lockdep_assert_held(&conn->lock);
 	if (conn->state == XPMEM_CONN_DEAD)
 		return -EHOSTDOWN;
+	bytes -= (size_t)tx->npages << PAGE_SHIFT;
+	sge[0] = (struct ib_sge) {
+		.addr = tx->dma,
+		.length = bytes,
+		.lkey = conn->pd->local_dma_lkey,
+	};
+	for (i = 0; i < tx->npages; i++)
+		sge[1 + i] = (struct ib_sge) {
+			.addr = tx->page_dma[i],
+			.length = PAGE_SIZE,
+			.lkey = conn->pd->local_dma_lkey,
+		};
 	hdr->credits = cpu_to_le16(conn->to_return);
 	ib_dma_sync_single_for_device(conn->dev, tx->dma, bytes,
 				      DMA_TO_DEVICE);
@@ -417,6 +495,7 @@ int xpmem_conn_post(struct xpmem_conn *conn, struct xpmem_txbuf *tx, u16 type,
 	ret = xpmem_post_send_locked(conn, tx, sizeof(struct xpmem_wire_hdr) +
 				     len);
 	if (ret) {
+		xpmem_tx_release_pages(conn, tx);
 		list_add(&tx->link, &conn->tx_free);
 		conn->credits++;
 		xpmem_grant_locked(conn);
@@ -494,6 +573,7 @@ static void xpmem_tx_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	if (wc->status != IB_WC_SUCCESS)
 		xpmem_wc_error(conn, wc, "send");
+	xpmem_tx_release_pages(conn, tx);
 	spin_lock(&conn->lock);
 	list_add(&tx->link, &conn->tx_free);
 	xpmem_grant_locked(conn);
@@ -568,6 +648,30 @@ static int xpmem_check_hdr(struct xpmem_conn *conn,
 	return -EPROTO;
 }
 
+/*
+ * Copies a reply of @len bytes to where @r wants it: the first reply_max
+ * bytes to r->reply, the rest (a single call's) to its pages.  Returns 0
+ * or -EMSGSIZE (too long: nothing copied).
+ */
+static int xpmem_reply_copy(struct xpmem_net_req *r, const void *src,
+			    size_t len)
+{
+	struct xpmem_net_call *call = container_of(r, struct xpmem_net_call,
+						   req);
+	unsigned int npages = r->batch ? 0 : call->reply_npages, i;
+	size_t done = min(len, r->reply_max), n;
+
+	if (len > r->reply_max + ((size_t)npages << PAGE_SHIFT))
+		return -EMSGSIZE;
+	if (done)
+		memcpy(r->reply, src, done);
+	for (i = 0; done < len; i++, done += n) {
+		n = min_t(size_t, len - done, PAGE_SIZE);
+		memcpy_to_page(call->reply_pages[i], 0, src + done, n);
+	}
+	return 0;
+}
+
 /* A reply: completes the waiting call with that sequence number. */
 static void xpmem_complete_call(struct xpmem_conn *conn,
 				const struct xpmem_wire_hdr *hdr, u32 len)
@@ -584,13 +688,9 @@ static void xpmem_complete_call(struct xpmem_conn *conn,
 		list_del_init(&call->link);
 		if (flags & XPMEM_WIRE_F_NOHANDLER) {
 			call->status = -EOPNOTSUPP;
-		} else if (len > call->reply_max) {
-			call->status = -EMSGSIZE;
 		} else {
-			if (len)
-				memcpy(call->reply, hdr + 1, len);
+			call->status = xpmem_reply_copy(call, hdr + 1, len);
 			call->reply_len = len;
-			call->status = 0;
 		}
 		xpmem_net_req_wake(call);
 		break;
@@ -725,17 +825,44 @@ static void xpmem_rx_done(struct ib_cq *cq, struct ib_wc *wc)
 	queue_work(xpmem_net.wq, &rx->work);
 }
 
+/*
+ * Sends the reply to @rx: @payload, then @pages (their references taken
+ * over).  Returns the number of pages sent straight from them, or an
+ * errno.
+ */
 static int xpmem_send_reply(struct xpmem_rxbuf *rx, u16 flags,
-			    const void *payload, size_t len)
+			    const void *payload, size_t len,
+			    struct page **pages, unsigned int npages)
 {
 	struct xpmem_conn *conn = rx->conn;
 	unsigned long deadline = jiffies + xpmem_net_timeout();
-	int ret;
+	struct xpmem_txbuf *tx;
+	int ret, direct;
+	unsigned int i;
 
 	rx->replied = true;
-	ret = xpmem_conn_send(conn, rx->rx.type, XPMEM_WIRE_F_REPLY | flags,
-			      rx->rx.seq, payload, len, deadline, deadline,
-			      XPMEM_NET_KEEP_REPLY);
+	ret = xpmem_conn_take(conn, XPMEM_NET_KEEP_REPLY, deadline, deadline,
+			      true, NULL, &tx);
+	if (ret) {
+		for (i = 0; i < npages; i++)
+			put_page(pages[i]);
+	} else {
+		if (len)
+			memcpy(xpmem_tx_payload(tx), payload, len);
+		direct = xpmem_tx_add_pages(conn, tx, len, pages, npages);
+		if (direct < 0) {
+			/* xpmem_rx_work() still answers: an empty reply. */
+			xpmem_conn_untake(conn, tx);
+			rx->replied = false;
+			return direct;
+		}
+		len += (size_t)npages << PAGE_SHIFT;
+		ret = xpmem_conn_post(conn, tx, rx->rx.type,
+				      XPMEM_WIRE_F_REPLY | flags, rx->rx.seq,
+				      len);
+		if (!ret)
+			ret = direct;
+	}
 	if (ret == -ETIMEDOUT) {
 		atomic_inc(&conn->peer->timeouts);
 		xpmem_peer_fence(conn->peer, conn, "no credit for a reply");
@@ -761,7 +888,7 @@ static void xpmem_rx_work(struct work_struct *work)
 	/* Every request is answered: its caller must not time out. */
 	if (!rx->replied)
 		xpmem_send_reply(rx, fn || rx->rx.type == XPMEM_MSG_PING ? 0 :
-				 XPMEM_WIRE_F_NOHANDLER, NULL, 0);
+				 XPMEM_WIRE_F_NOHANDLER, NULL, 0, NULL, 0);
 	xpmem_repost(conn, rx);
 	if (atomic_dec_and_test(&conn->rx_busy))
 		wake_up_all(&conn->wq);
@@ -777,5 +904,21 @@ int xpmem_net_reply(struct xpmem_net_rx *rxm, const void *payload, size_t len)
 		return -EINVAL;
 	if (len > XPMEM_NET_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	return xpmem_send_reply(rx, 0, payload, len);
+	return xpmem_send_reply(rx, 0, payload, len, NULL, 0);
+}
+
+int xpmem_net_reply_pages(struct xpmem_net_rx *rxm, const void *payload,
+			  size_t len, struct page **pages, unsigned int npages)
+{
+	struct xpmem_rxbuf *rx = container_of(rxm, struct xpmem_rxbuf, rx);
+	unsigned int i;
+
+	might_sleep();
+	if (rx->replied || npages > XPMEM_NET_MAX_PAGES ||
+	    len + ((size_t)npages << PAGE_SHIFT) > XPMEM_NET_MAX_PAYLOAD) {
+		for (i = 0; i < npages; i++)
+			put_page(pages[i]);
+		return rx->replied ? -EINVAL : -EMSGSIZE;
+	}
+	return xpmem_send_reply(rx, 0, payload, len, pages, npages);
 }

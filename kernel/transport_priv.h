@@ -162,6 +162,13 @@ struct xpmem_txbuf {
 	bool mapped;
 	struct ib_cqe cqe;
 	struct list_head link;	/* in conn->tx_free */
+	/*
+	 * Pages sent after the buffer's bytes, straight from them (the
+	 * device reads them): referenced and mapped until the send completes.
+	 */
+	unsigned int npages;
+	struct page *pages[XPMEM_NET_MAX_PAGES];
+	u64 page_dma[XPMEM_NET_MAX_PAGES];
 };
 
 struct xpmem_conn {
@@ -189,6 +196,7 @@ struct xpmem_conn {
 	struct ib_pd *pd;
 	struct ib_cq *cq;
 	struct ib_qp *qp;
+	u32 max_send_sge;		/* the QP's: pages sent direct if enough */
 	bool connected;			/* rdma_connect/accept was issued */
 
 	spinlock_t lock;		/* everything below; posts run under it */
@@ -296,6 +304,16 @@ void xpmem_conn_auth_failed(struct xpmem_conn *conn, const char *why);
 void xpmem_conn_accepted(struct xpmem_conn *conn);
 int xpmem_listen_start(const struct sockaddr_storage *addr);
 void xpmem_listen_stop(void);
+
+/*
+ * A single call (not of a batch: req.batch is NULL), whose reply may go
+ * on into pages after req.reply_max bytes (xpmem_net_call_pages()).
+ */
+struct xpmem_net_call {
+	struct xpmem_net_req req;
+	struct page **reply_pages;
+	unsigned int reply_npages;
+};
 
 /* transport_msg.c */
 int xpmem_conn_setup_bufs(struct xpmem_conn *conn);
