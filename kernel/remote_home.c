@@ -28,6 +28,7 @@
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 
+#include "diff.h"
 #include "xpmem_internal.h"
 #include "transport.h"
 #include "wire.h"
@@ -743,11 +744,6 @@ static int xpmem_home_hold(struct xpmem_ratt *ratt, unsigned long first,
 	return 0;
 }
 
-struct xpmem_runs {
-	const struct xpmem_wire_run *run;
-	u32 nruns;
-};
-
 /*
  * WRITEBACK: apply the attacher's runs of changed bytes to the page, and
  * mark it dirty as a store through the owner's PTE would (a clean page is
@@ -756,76 +752,22 @@ struct xpmem_runs {
 static int xpmem_home_apply(struct xpmem_ratt *ratt, unsigned long first,
 			    unsigned long n, unsigned long *pfns, void *arg)
 {
-	struct xpmem_runs *r = arg;
-	const struct xpmem_wire_run *run = r->run;
+	const struct xpmem_diff_entry *e = arg;
 	struct page *page = hmm_pfn_to_page(pfns[0]);
-	char *dst = kmap_local_page(page);
-	u32 i;
+	u8 *dst = kmap_local_page(page);
 
-	for (i = 0; i < r->nruns; i++) {
-		u16 off = le16_to_cpu(run->offset), len = le16_to_cpu(run->len);
-
-		memcpy(dst + off, run + 1, len);
-		run = (const void *)(run + 1) + len;
-	}
+	xpmem_diff_apply(dst, e->runs, e->nruns);
 	kunmap_local(dst);
 	folio_mark_dirty(page_folio(page));
 	return 0;
 }
 
-/* Checks that the runs lie inside one page and fill exactly @bytes. */
-static int xpmem_runs_check(const struct xpmem_wire_run *run, u32 nruns,
-			    size_t bytes)
-{
-	u32 i;
-
-	for (i = 0; i < nruns; i++) {
-		u16 off, len;
-
-		if (bytes < sizeof(*run))
-			return -EINVAL;
-		off = le16_to_cpu(run->offset);
-		len = le16_to_cpu(run->len);
-		if (!len || off + len > PAGE_SIZE ||
-		    bytes - sizeof(*run) < len)
-			return -EINVAL;
-		bytes -= sizeof(*run) + len;
-		run = (const void *)(run + 1) + len;
-	}
-	return bytes ? -EINVAL : 0;
-}
-
-/*
- * Checks the @n page entries of a WRITEBACK, @bytes long in all, against
- * an attachment of @npages pages: 0 or -EINVAL.
- */
-static int xpmem_wb_check(const struct xpmem_wire_wb_page *pg, size_t bytes,
-			  u32 n, u64 npages)
-{
-	size_t len;
-	u32 i;
-
-	for (i = 0; i < n; i++) {
-		if (bytes < sizeof(*pg))
-			return -EINVAL;
-		len = le32_to_cpu(pg->len);
-		if (len > bytes - sizeof(*pg) ||
-		    le64_to_cpu(pg->page) >= npages ||
-		    xpmem_runs_check((const void *)(pg + 1),
-				     le32_to_cpu(pg->nruns), len))
-			return -EINVAL;
-		bytes -= sizeof(*pg) + len;
-		pg = (const void *)(pg + 1) + len;
-	}
-	return bytes ? -EINVAL : 0;
-}
-
 static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 {
 	const struct xpmem_wire_writeback *req = rx->payload;
-	const struct xpmem_wire_wb_page *pg;
+	const void *pos = req + 1;
+	struct xpmem_diff_entry e;
 	struct xpmem_ratt *ratt;
-	struct xpmem_runs runs;
 	unsigned long until;
 	u32 i, n;
 	int ret, err;
@@ -837,25 +779,20 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 	if (!ratt)
 		return xpmem_reply_status(rx, -ENOENT);
 	n = le32_to_cpu(req->npages);
-	pg = (const void *)(req + 1);
 	/* The whole message is checked before any of it is applied. */
 	ret = ratt->rap->flags != XPMEM_UAPI_RDWR ? -EACCES :
-	      xpmem_wb_check(pg, rx->len - sizeof(*req), n, ratt->npages);
+	      xpmem_diff_check(pos, rx->len - sizeof(*req), n, ratt->npages);
 	if (ret)
 		n = 0;
 	until = xpmem_home_deadline();
 	for (i = 0; i < n; i++) {
-		struct xpmem_home_req hr = {
-			.first = le64_to_cpu(pg->page),
-			.n = 1,
-			.fault = le64_to_cpu(pg->page),
-			.write = true,
-			.until = until,
-		};
+		struct xpmem_home_req hr = { .n = 1, .write = true,
+					     .until = until };
 
-		runs.run = (const void *)(pg + 1);
-		runs.nruns = le32_to_cpu(pg->nruns);
-		err = xpmem_home_access(ratt, &hr, xpmem_home_apply, &runs);
+		xpmem_diff_next(&pos, &e);
+		hr.first = e.page;
+		hr.fault = e.page;
+		err = xpmem_home_access(ratt, &hr, xpmem_home_apply, &e);
 		/*
 		 * A page that fails does not stop the others: first error,
 		 * but -EAGAIN (given up under invalidations) wins: the
@@ -868,7 +805,6 @@ static void xpmem_home_writeback(struct xpmem_net_rx *rx)
 			ret = ret ?: err;
 		else
 			xpmem_count_inc(XPMEM_CNT_REMOTE_WRITEBACKS);
-		pg = (const void *)(pg + 1) + le32_to_cpu(pg->len);
 	}
 	trace_xpmem_writeback_serve(rx->src_node, ratt->id, n, ret);
 	kref_put(&ratt->kref, xpmem_ratt_free);

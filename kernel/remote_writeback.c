@@ -30,6 +30,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
+#include "diff.h"
 #include "xpmem_internal.h"
 #include "transport.h"
 #include "wire.h"
@@ -60,9 +61,6 @@ static struct xpmem_wire_writeback *xpmem_wb_hdr(struct xpmem_wb_msg *m)
 	return (void *)m->buf;
 }
 
-/* A page's diff at worst: every other byte changed, a run per byte. */
-#define XPMEM_DIFF_MAX	(sizeof(struct xpmem_wire_wb_page) + \
-			 (PAGE_SIZE / 2) * (sizeof(struct xpmem_wire_run) + 1))
 #define XPMEM_WB_MSG_SIZE (sizeof(struct xpmem_wb_msg) + XPMEM_NET_MAX_PAYLOAD)
 static_assert(sizeof(struct xpmem_wire_writeback) + XPMEM_DIFF_MAX <=
 	      XPMEM_NET_MAX_PAYLOAD);
@@ -254,42 +252,17 @@ static int xpmem_wb_errno(int err)
 	}
 }
 
-/*
- * Encodes the bytes of @page that differ from @twin into @out (room for
- * XPMEM_DIFF_MAX bytes); returns its size, 0 if nothing changed.
- */
-static size_t xpmem_diff_make(unsigned long idx, struct page *page,
+/* The diff of @page against @twin into @out (diff.h). */
+static size_t xpmem_page_diff(unsigned long idx, struct page *page,
 			      struct page *twin, u8 *out)
 {
 	const u8 *now = kmap_local_page(page);
 	const u8 *old = kmap_local_page(twin);
-	struct xpmem_wire_wb_page *pg = (void *)out;
-	unsigned int off = 0, start, nruns = 0;
-	u8 *p = (u8 *)(pg + 1);
+	size_t len = xpmem_diff_make(idx, now, old, out);
 
-	while (off < PAGE_SIZE) {
-		struct xpmem_wire_run *run = (void *)p;
-
-		if (now[off] == old[off]) {
-			off++;
-			continue;
-		}
-		for (start = off; off < PAGE_SIZE && now[off] != old[off];)
-			off++;
-		run->offset = cpu_to_le16(start);
-		run->len = cpu_to_le16(off - start);
-		memcpy(run + 1, now + start, off - start);
-		p += sizeof(*run) + off - start;
-		nruns++;
-	}
 	kunmap_local(old);
 	kunmap_local(now);
-	if (!nruns)
-		return 0;
-	pg->page = cpu_to_le64(idx);
-	pg->nruns = cpu_to_le32(nruns);
-	pg->len = cpu_to_le32(p - (u8 *)(pg + 1));
-	return p - out;
+	return len;
 }
 
 /*
@@ -309,7 +282,7 @@ static int xpmem_wb_add(struct xpmem_rcache *rc, struct list_head *msgs,
 		*scratch = kvmalloc(XPMEM_DIFF_MAX, GFP_KERNEL_ACCOUNT);
 	if (!*scratch)
 		return -ENOMEM;
-	len = xpmem_diff_make(idx, page, twin, *scratch);
+	len = xpmem_page_diff(idx, page, twin, *scratch);
 	if (!len)
 		return 0;
 	m = list_empty(msgs) ? NULL :

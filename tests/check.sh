@@ -48,6 +48,7 @@ debug_kver=$(newest_kver 'xpmem-debug$')
 k612_kver=$(newest_kver '^6\.12[.-].*-amd64$')
 
 run_stage unit make -s -C tests/unit check
+run_stage kernel-unit make -s -C tests/kernel_unit check
 run_stage lint make -s -C libxpmem lint
 run_stage daemon make -s -C daemon check
 run_stage daemon-lint make -s -C daemon lint

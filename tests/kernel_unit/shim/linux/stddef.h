@@ -1,0 +1,2 @@
+/* User-space stand-in (tests/kernel_unit). */
+#include <stddef.h>
