@@ -94,13 +94,14 @@ function parse(line,   i, n, kv, rest, p) {
 			srv_type = f["type"]
 			srv_seq = f["seq"]
 			srv_state = "received"
+		} else if (f["flags"] ~ /^0x[26]$/ && f["type"] == "INVALIDATE" &&
+			   inv_state == "wait" && f["seq"] == inv_seq) {
+			# a batch's request: no xpmem_call_start, so not in call_t
+			inv_pkt = last_rx
+			inv_rx = t
 		} else if (f["flags"] ~ /^0x[26]$/ && (f["seq"] in call_t)) {
 			rep_pkt[f["seq"]] = last_rx
 			rep_rx[f["seq"]] = t
-			if (f["type"] == "INVALIDATE" && inv_state == "wait") {
-				inv_pkt = last_rx
-				inv_rx = t
-			}
 			if (f["type"] == "FETCH" && ft_state == "wait") {
 				ft_pkt = last_rx
 				ft_rx = t
