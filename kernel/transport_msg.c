@@ -17,6 +17,7 @@
  */
 #include <crypto/algapi.h>
 #include <linux/gfp.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "transport_priv.h"
@@ -74,6 +75,16 @@ int xpmem_conn_setup_bufs(struct xpmem_conn *conn)
 	return 0;
 }
 
+/*
+ * Off by default: on Debian's 6.12 under QEMU's TCG, guests sending such
+ * replies died within seconds in 2 of 5 runs (docs/kernels.md); stock 6.1
+ * and the debug kernel ran them without a report.
+ */
+static bool send_pages_direct;
+module_param(send_pages_direct, bool, 0644);
+MODULE_PARM_DESC(send_pages_direct,
+		 "Send FETCH reply pages straight from the owner's pages (scatter-gather) instead of copying them (default off)");
+
 /* The send of @tx is over (or never happened): its pages go back. */
 static void xpmem_tx_release_pages(struct xpmem_conn *conn,
 				   struct xpmem_txbuf *tx)
@@ -111,7 +122,7 @@ static int xpmem_tx_add_pages(struct xpmem_conn *conn,
 			put_page(pages[i]);
 		return -EMSGSIZE;
 	}
-	if (npages < conn->max_send_sge) {
+	if (READ_ONCE(send_pages_direct) && npages < conn->max_send_sge) {
 		for (i = 0; i < npages; i++) {
 			u64 dma = ib_dma_map_page(conn->dev, pages[i], 0,
 						  PAGE_SIZE, DMA_TO_DEVICE);
