@@ -342,28 +342,19 @@ void xpmem_conn_probe_work(struct work_struct *work)
 	xpmem_conn_put(conn);
 }
 
-/* Where a call's reply goes (transport.h: xpmem_net_call_pages()). */
-struct xpmem_net_sink {
-	void *buf;
-	size_t max;
-	struct page **pages;
-	unsigned int npages;
-};
-
-static int xpmem_net_call_sink(u16 node, enum xpmem_msg_type type,
-			       const void *req, size_t req_len,
-			       const struct xpmem_net_sink *to,
-			       size_t *reply_len, unsigned int flags)
+/*
+ * A single call, its reply's destination in @c (reply, reply_max and
+ * pages: xpmem_net_call_flags() and xpmem_net_call_pages()).
+ */
+static int xpmem_net_call_do(u16 node, struct xpmem_net_call *c,
+			     const void *req, size_t req_len,
+			     size_t *reply_len, unsigned int flags)
 {
 	unsigned long timeout = xpmem_net_timeout();
 	unsigned long deadline = jiffies + timeout;
 	unsigned long cap = deadline + XPMEM_NET_BUSY_WAITS * timeout;
-	struct xpmem_net_call c = {
-		.req.type = type,
-		.reply_pages = to->pages,
-		.reply_npages = to->pages ? to->npages : 0,
-	};
-	struct xpmem_net_req *call = &c.req;
+	struct xpmem_net_req *call = &c->req;
+	enum xpmem_msg_type type = call->type;
 	struct xpmem_conn *conn = NULL;
 	bool probe = !(flags & XPMEM_NET_PROBE);
 	struct xpmem_peer *peer;
@@ -393,8 +384,6 @@ static int xpmem_net_call_sink(u16 node, enum xpmem_msg_type type,
 	init_completion(&call->done);
 	call->conn = conn;
 	call->seq = atomic64_inc_return(&xpmem_net.seq);
-	call->reply = to->buf;
-	call->reply_max = to->buf ? to->max : 0;
 	call->status = -EINPROGRESS;
 	spin_lock(&peer->lock);
 	if (peer->conn != conn) {
@@ -453,10 +442,12 @@ int xpmem_net_call_flags(u16 node, enum xpmem_msg_type type,
 			 size_t reply_max, size_t *reply_len,
 			 unsigned int flags)
 {
-	struct xpmem_net_sink to = { .buf = reply, .max = reply_max };
+	struct xpmem_net_call c = {
+		.req = { .type = type, .reply = reply,
+			 .reply_max = reply ? reply_max : 0 },
+	};
 
-	return xpmem_net_call_sink(node, type, req, req_len, &to, reply_len,
-				   flags);
+	return xpmem_net_call_do(node, &c, req, req_len, reply_len, flags);
 }
 EXPORT_SYMBOL_GPL(xpmem_net_call_flags);
 
@@ -465,12 +456,14 @@ int xpmem_net_call_pages(u16 node, enum xpmem_msg_type type,
 			 size_t reply_max, struct page **pages,
 			 unsigned int npages, size_t *reply_len)
 {
-	struct xpmem_net_sink to = {
-		.buf = reply, .max = reply_max,
-		.pages = pages, .npages = npages,
+	struct xpmem_net_call c = {
+		.req = { .type = type, .reply = reply,
+			 .reply_max = reply ? reply_max : 0 },
+		.reply_pages = pages,
+		.reply_npages = pages ? npages : 0,
 	};
 
-	return xpmem_net_call_sink(node, type, req, req_len, &to, reply_len, 0);
+	return xpmem_net_call_do(node, &c, req, req_len, reply_len, 0);
 }
 EXPORT_SYMBOL_GPL(xpmem_net_call_pages);
 
