@@ -86,6 +86,7 @@ int host_ctl(const char *req, const char *ack, int index);
 int kill_vm(int index);
 /* Polls gauge @name until it reads @want or @secs pass; its last value. */
 long counter_settle(const char *name, long want, double secs);
+int kernel_is_612(void);
 /* Every gauge of the owner and the servants (fd >= 0) back at zero. */
 void case_gauges(struct servant **sv, int nsv);
 

@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -870,9 +869,7 @@ static void case_fanout_fair(struct servant **sv, int node)
  */
 static int storms_unsafe(void)
 {
-	struct utsname u;
-
-	return !uname(&u) && !strncmp(u.release, "6.12", 4);
+	return kernel_is_612();
 }
 
 void cases_fanout(struct servant **sv, int nsv)
